@@ -1,0 +1,1 @@
+"""One module per `e2e-images` subcommand (see `e2e_images.cli`)."""

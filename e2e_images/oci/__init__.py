@@ -1,0 +1,1 @@
+"""Image, index and layer models, their on-disk and in-memory forms (no network)."""

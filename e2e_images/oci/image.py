@@ -1,0 +1,100 @@
+"""Images and layers bound to where their blobs live, read lazily.
+
+A `BlobSource` is anything that can stream a blob by digest: a registry repository, an OCI
+layout, or memory. `Image` and `Layer` hold descriptors plus a source, so holding a remote
+Windows image costs nothing until a layer is actually opened; verification of a Windows image
+never pulls its base layers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.models import ConfigFile, Descriptor, ImagePlatform, Manifest
+
+__all__ = ["BlobSource", "Image", "Layer", "MemoryBlobs"]
+
+
+@runtime_checkable
+class BlobSource(Protocol):
+    def open_blob(self, digest: str) -> BinaryIO:
+        """A stream of the blob's stored (compressed) bytes; the caller closes it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    descriptor: Descriptor
+    source: BlobSource
+
+    @property
+    def digest(self) -> str:
+        return self.descriptor.digest
+
+    @property
+    def media_type(self) -> str:
+        return self.descriptor.media_type
+
+    def open(self) -> BinaryIO:
+        return self.source.open_blob(self.descriptor.digest)
+
+    def read(self) -> bytes:
+        with self.open() as f:
+            return f.read()
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A single-platform image: its manifest, parsed config, and a source for its layers."""
+
+    manifest: Manifest
+    config: ConfigFile
+    source: BlobSource
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def platform(self) -> ImagePlatform:
+        return self.config.platform
+
+    def layers(self) -> tuple[Layer, ...]:
+        return tuple(Layer(d, self.source) for d in self.manifest.layers)
+
+    @classmethod
+    def load(cls, manifest: Manifest, source: BlobSource) -> Image:
+        with source.open_blob(manifest.config.digest) as f:
+            raw = f.read()
+        return cls(manifest, ConfigFile.parse(raw), source)
+
+
+class MemoryBlobs:
+    """An in-memory BlobSource: what a build produces before it is pushed or written out."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[str, bytes] = {}
+
+    def add(self, data: bytes) -> str:
+        digest = sha256_digest(data)
+        self._blobs[digest] = data
+        return digest
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        try:
+            return io.BytesIO(self._blobs[digest])
+        except KeyError:
+            raise KeyError(f"blob {digest} not in memory") from None
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._blobs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._blobs)
+
+    def __len__(self) -> int:
+        return len(self._blobs)
