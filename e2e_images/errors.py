@@ -11,6 +11,7 @@
     │   ├── BlobUnknown
     │   └── RetriesExhausted
     ├── LayerError          a layer tar that cannot be read safely
+    ├── LayoutError         an OCI layout directory that is malformed or lacks a blob
     ├── VerifyError         verification could not run (not: a check failed)
     └── PromotionRefused    promoting would move a tag or skip verification
 
@@ -27,6 +28,7 @@ __all__ = [
     "DockerfileError",
     "E2EImagesError",
     "LayerError",
+    "LayoutError",
     "ManifestUnknown",
     "PlanError",
     "PromotionRefused",
@@ -109,6 +111,10 @@ class RetriesExhausted(RegistryError):
 
 
 class LayerError(E2EImagesError):
+    pass
+
+
+class LayoutError(E2EImagesError):
     pass
 
 

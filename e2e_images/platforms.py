@@ -146,17 +146,15 @@ class Platform:
 
 
 def parse_platform(text: str) -> Platform:
-    """Parse `os/arch`, `os/arch/variant`, `os/arch/release` or `os/arch/variant/release`."""
+    """Parse `os/arch`, `os/arch/variant` (`linux/arm/v7`) or `os/arch/release`."""
     parts = text.strip().split("/")
-    if not 2 <= len(parts) <= 4 or not all(_PART_RE.match(p) for p in parts):
-        raise PlatformError(f"platform {text!r} is not properly formatted (want os/arch[/osversion])")
+    if not 2 <= len(parts) <= 3 or not all(_PART_RE.match(p) for p in parts):
+        raise PlatformError(
+            f"platform {text!r} is not properly formatted (want os/arch[/osversion])"
+        )
     os_, arch, rest = parts[0], parts[1], parts[2:]
     variant = release = ""
-    if len(rest) == 2:
-        variant, release = rest
-        if not _VARIANT_RE.match(variant):
-            raise PlatformError(f"platform {text!r}: {variant!r} is not a variant")
-    elif rest:
+    if rest:
         (third,) = rest
         if _VARIANT_RE.match(third) and os_ != "windows":
             variant = third

@@ -1,0 +1,264 @@
+"""Read an images/ tree in the upstream `test/images` format into typed image specs.
+
+One directory per image (nested names like `volume/nfs` allowed); a directory is an image when
+it holds VERSION or BASEIMAGE. Every error names the file and, where there is one, the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from e2e_images.errors import CatalogError
+from e2e_images.platforms import Platform, PlatformError, default_linux_platforms, parse_platform
+
+__all__ = [
+    "BaseImageLine",
+    "Catalog",
+    "GoBinaries",
+    "ImageSpec",
+    "Owners",
+    "load_catalog",
+    "load_image",
+    "render_dockerfile",
+]
+
+GO_YAML = "go-binaries.yaml"
+_MAKE_ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|::=|\+=|=)\s*(.*)$")
+_MAKE_REF = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
+
+
+@dataclass(frozen=True, slots=True)
+class BaseImageLine:
+    """One BASEIMAGE line: the target platform and its base, `REGISTRY` not yet substituted."""
+
+    platform: Platform
+    value: str
+    line: int  # 0 when there is no BASEIMAGE file
+
+    def base_image(self, registry: str) -> str:
+        return self.value.replace("REGISTRY", registry)
+
+
+@dataclass(frozen=True, slots=True)
+class GoBinaries:
+    """Go programs to cross-compile into the build context before the image build.
+
+    Upstream semantics: each src `a/b` builds package `./a` of the image dir into `<ctx>/a/b`.
+    """
+
+    srcs: tuple[str, ...] = ()
+    ld_flags: str = ""
+    source: str = ""  # the file that declared them
+
+
+@dataclass(frozen=True, slots=True)
+class Owners:
+    approvers: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSpec:
+    dir: str  # relative to the images dir, with forward slashes
+    path: Path
+    version: str
+    alias: str | None
+    lines: tuple[BaseImageLine, ...]
+    go: GoBinaries
+    owners: Owners | None
+    has_baseimage: bool
+
+    @property
+    def name(self) -> str:
+        """The published repository name: ALIAS if present, else the directory."""
+        return self.alias or self.dir
+
+    @property
+    def platforms(self) -> tuple[Platform, ...]:
+        return tuple(line.platform for line in self.lines)
+
+    def dockerfile(self, platform: Platform) -> Path:
+        """Dockerfile_windows for Windows targets when present, else Dockerfile."""
+        if platform.is_windows and (self.path / "Dockerfile_windows").is_file():
+            return self.path / "Dockerfile_windows"
+        return self.path / "Dockerfile"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    root: Path
+    images: tuple[ImageSpec, ...]
+
+    def get(self, directory: str) -> ImageSpec:
+        for image in self.images:
+            if image.dir == directory.strip("/"):
+                return image
+        raise CatalogError(f"no image directory {directory!r}", path=str(self.root))
+
+    def by_name(self, name: str) -> tuple[ImageSpec, ...]:
+        return tuple(i for i in self.images if i.name == name)
+
+
+def render_dockerfile(text: str, platform: Platform) -> str:
+    """Substitute the upstream placeholders: BASEARCH (Go arch) and QEMUARCH."""
+    return text.replace("BASEARCH", platform.arch).replace("QEMUARCH", platform.qemu_arch)
+
+
+def _read_one_line(path: Path, *, required: bool) -> str | None:
+    if not path.is_file():
+        if required:
+            raise CatalogError("missing file", path=str(path))
+        return None
+    lines = [(n, s.strip()) for n, s in enumerate(path.read_text().splitlines(), 1) if s.strip()]
+    if not lines:
+        if required:
+            raise CatalogError("file is empty", path=str(path), line=1)
+        return None
+    if len(lines) > 1:
+        raise CatalogError(f"expected one line, found {len(lines)}", path=str(path),
+                           line=lines[1][0])
+    return lines[0][1]
+
+
+def _parse_baseimage(path: Path) -> tuple[BaseImageLine, ...]:
+    out: list[BaseImageLine] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        key, sep, value = text.partition("=")
+        if not sep:
+            raise CatalogError(f"line {text!r} is not properly formatted: expected "
+                               "'<os>/<arch>[/<osversion>]=<base image>'",
+                               path=str(path), line=number)
+        key, value = key.strip(), value.strip()
+        try:
+            platform = parse_platform(key)
+        except PlatformError as exc:
+            raise CatalogError(f"BASEIMAGE key {key!r}: {exc.message}", path=str(path),
+                               line=number) from None
+        if not value:
+            raise CatalogError(f"BASEIMAGE key {key!r} has no base image", path=str(path),
+                               line=number)
+        if platform.key in seen:
+            raise CatalogError(f"duplicate platform {platform.key!r} (first on line "
+                               f"{seen[platform.key]})", path=str(path), line=number)
+        seen[platform.key] = number
+        out.append(BaseImageLine(platform, value, number))
+    if not out:
+        raise CatalogError("BASEIMAGE lists no platform", path=str(path))
+    return tuple(out)
+
+
+def _parse_makefile(path: Path, version: str) -> GoBinaries | None:
+    """Read SRCS and LD_FLAGS from an upstream Makefile; only simple assignments count."""
+    variables: dict[str, str] = {}
+    text = path.read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        if line.startswith("\t"):
+            continue  # recipe lines
+        m = _MAKE_ASSIGN.match(line.strip())
+        if not m:
+            continue
+        name, op, value = m.group(1), m.group(2), m.group(3).split("#", 1)[0].strip()
+        if op == "?=" and name in variables:
+            continue
+        variables[name] = f"{variables.get(name, '')} {value}".strip() if op == "+=" else value
+    if "SRCS" not in variables:
+        return None
+    variables["VERSION"] = version  # upstream: VERSION ?= $(shell cat VERSION)
+
+    def expand(value: str, depth: int = 0) -> str:
+        if depth > 8:
+            return value
+        return _MAKE_REF.sub(lambda m: expand(variables.get(m.group(1), m.group(0)), depth + 1),
+                             value)
+
+    srcs = tuple(expand(variables["SRCS"]).split())
+    return GoBinaries(srcs, expand(variables.get("LD_FLAGS", "")), str(path))
+
+
+def _parse_go_yaml(path: Path, version: str) -> GoBinaries:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+                           line=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict) or set(data) - {"srcs", "ld_flags"}:
+        raise CatalogError("expected a mapping with keys 'srcs' and 'ld_flags'", path=str(path))
+    srcs = data.get("srcs") or []
+    if isinstance(srcs, str):
+        srcs = srcs.split()
+    ld_flags = str(data.get("ld_flags") or "").replace("$(VERSION)", version)
+    return GoBinaries(tuple(str(s) for s in srcs), ld_flags.replace("${VERSION}", version),
+                      str(path))
+
+
+def _parse_owners(path: Path) -> Owners | None:
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"invalid OWNERS YAML: {exc}", path=str(path)) from None
+    if not isinstance(data, dict):
+        raise CatalogError("OWNERS is not a mapping", path=str(path))
+    return Owners(tuple(data.get("approvers") or ()), tuple(data.get("reviewers") or ()))
+
+
+def load_image(root: Path, directory: Path) -> ImageSpec:
+    rel = directory.relative_to(root).as_posix()
+    version = _read_one_line(directory / "VERSION", required=True)
+    assert version is not None
+    alias = _read_one_line(directory / "ALIAS", required=False)
+    baseimage = directory / "BASEIMAGE"
+    if baseimage.is_file():
+        lines = _parse_baseimage(baseimage)
+    else:
+        lines = tuple(BaseImageLine(p, "", 0) for p in default_linux_platforms())
+    go = None
+    if (directory / GO_YAML).is_file():
+        go = _parse_go_yaml(directory / GO_YAML, version)
+    elif (directory / "Makefile").is_file():
+        go = _parse_makefile(directory / "Makefile", version)
+    spec = ImageSpec(rel, directory, version, alias, lines, go or GoBinaries(),
+                     _parse_owners(directory / "OWNERS"), baseimage.is_file())
+    for line in spec.lines:
+        dockerfile = spec.dockerfile(line.platform)
+        if not dockerfile.is_file():
+            raise CatalogError(f"no Dockerfile for {line.platform.key}", path=str(dockerfile))
+    return spec
+
+
+def _image_dirs(root: Path) -> Iterable[Path]:
+    """Directories holding VERSION or BASEIMAGE; images do not nest inside images."""
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        names = {p.name for p in current.iterdir()}
+        if current != root and ("VERSION" in names or "BASEIMAGE" in names):
+            yield current
+            continue
+        stack.extend(sorted((p for p in current.iterdir()
+                             if p.is_dir() and not p.name.startswith((".", "_"))), reverse=True))
+
+
+def load_catalog(root: Path | str) -> Catalog:
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise CatalogError("images directory does not exist", path=str(root))
+    images = tuple(load_image(root, d) for d in _image_dirs(root))
+    return Catalog(root, tuple(sorted(images, key=lambda i: i.dir)))
+
+
+def read_dockerfiles(catalog: Catalog) -> dict[Path, str]:
+    """Every Dockerfile the catalog's targets use, by path (input for plan edges)."""
+    paths = {spec.dockerfile(line.platform) for spec in catalog.images for line in spec.lines}
+    return {p: p.read_text() for p in sorted(paths)}

@@ -1,0 +1,270 @@
+"""Catalog -> ordered build plan: per-platform tags, list tags, build args, labels, edges.
+
+Pure: takes a loaded Catalog (and the Dockerfile texts it needs, read by the caller through
+`dockerfile_texts`) and returns frozen data. The plan's JSON form is a documented contract
+(README, "plan --json"), consumed by CI scripts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e_images.catalog import Catalog, GoBinaries, ImageSpec
+from e2e_images.errors import PlanError
+from e2e_images.platforms import Platform, parse_platform, windows_release
+
+__all__ = [
+    "CONFORMANCE_IMAGES",
+    "BuildTarget",
+    "Filters",
+    "GitInfo",
+    "ImagePlan",
+    "Plan",
+    "make_plan",
+]
+
+# Upstream's `WHAT=all-conformance` set (test/images/image-util.sh).
+CONFORMANCE_IMAGES = ("busybox", "agnhost", "echoserver", "jessie-dnsutils", "kitten", "nautilus",
+                      "nonewprivs", "resource-consumer", "sample-apiserver")
+_REGISTRY_REF = re.compile(r"(?:\$\{REGISTRY\}|\$REGISTRY|\bREGISTRY)/([a-z0-9][a-z0-9._/-]*):"
+                           r"([A-Za-z0-9_.${}-]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfo:
+    commit: str = "unknown"
+    url: str = "https://github.com/kubernetes/kubernetes"
+    images_path: str = "test/images"
+
+    def tree_url(self, directory: str) -> str:
+        return f"{self.url}/tree/{self.commit}/{self.images_path}/{directory}"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    what: tuple[str, ...] = ()
+    os: str | None = None
+    platforms: tuple[str, ...] = ()
+    windows_versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BuildTarget:
+    image_dir: str
+    name: str
+    version: str
+    platform: Platform
+    tag: str
+    list_tag: str
+    base_image: str | None
+    dockerfile: Path
+    context: Path
+    build_args: Mapping[str, str]
+    labels: Mapping[str, str]
+    go: GoBinaries
+    baseimage_line: int
+
+    @property
+    def id(self) -> str:
+        """Test id and log name: `agnhost-windows-amd64-ltsc2022`."""
+        return f"{self.image_dir.replace('/', '-')}-{self.platform.tag_suffix}"
+
+    @property
+    def os_version(self) -> str | None:
+        return self.platform.os_version
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "platform": self.platform.key,
+            "tag": self.tag,
+            "base_image": self.base_image,
+            "dockerfile": self.dockerfile.relative_to(root).as_posix(),
+            "os_version": self.os_version,
+            "build_args": dict(self.build_args),
+            "labels": dict(self.labels),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlan:
+    spec: ImageSpec
+    list_tag: str
+    depends_on: tuple[str, ...]
+    targets: tuple[BuildTarget, ...]
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        return {
+            "dir": self.spec.dir,
+            "name": self.spec.name,
+            "version": self.spec.version,
+            "list_tag": self.list_tag,
+            "depends_on": list(self.depends_on),
+            "targets": [t.to_json(root) for t in self.targets],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    registry: str
+    root: Path
+    images: tuple[ImagePlan, ...] = field(default=())
+
+    def targets(self) -> tuple[BuildTarget, ...]:
+        return tuple(t for image in self.images for t in image.targets)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"registry": self.registry, "images": [i.to_json(self.root) for i in self.images]}
+
+
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    src: str
+    dst: str
+    path: str
+    line: int
+
+
+def _references(text: str) -> Iterable[tuple[int, str, str]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        for m in _REGISTRY_REF.finditer(line):
+            yield number, m.group(1), m.group(2)
+
+
+def _edges(catalog: Catalog, dockerfiles: Mapping[Path, str]) -> list[_Edge]:
+    """Edges from an image to catalog images it names through REGISTRY, with their source."""
+    edges: list[_Edge] = []
+    for spec in catalog.images:
+        sources: list[tuple[str, int, str, str]] = []
+        for line in spec.lines:
+            for _, name, tag in _references(line.value):
+                sources.append((str(spec.path / "BASEIMAGE"), line.line, name, tag))
+        for path, text in dockerfiles.items():
+            if path.parent == spec.path:
+                sources.extend((str(path), n, name, tag) for n, name, tag in _references(text))
+        for path, line, name, tag in sources:
+            for dep in catalog.by_name(name):
+                same_version = tag == dep.version or tag.startswith(dep.version + "-")
+                if dep.dir != spec.dir and same_version:
+                    edges.append(_Edge(spec.dir, dep.dir, path, line))
+    return edges
+
+
+def _order(catalog: Catalog, edges: Sequence[_Edge]) -> list[str]:
+    """Topological order (dependencies first), ties by directory name; cycles are errors."""
+    deps: dict[str, set[str]] = {i.dir: set() for i in catalog.images}
+    for e in edges:
+        deps[e.src].add(e.dst)
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(node: str, trail: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = [*trail[trail.index(node):], node]
+            edge = next(e for e in edges if e.src == cycle[0] and e.dst == cycle[1])
+            raise PlanError("dependency cycle between catalog images: " + " -> ".join(cycle),
+                            path=edge.path, line=edge.line)
+        state[node] = 1
+        for dep in sorted(deps[node]):
+            visit(dep, [*trail, node])
+        state[node] = 2
+        order.append(node)
+
+    for node in sorted(deps):
+        visit(node, [])
+    return order
+
+
+def _select(catalog: Catalog, what: Sequence[str]) -> set[str]:
+    if not what:
+        return {i.dir for i in catalog.images}
+    selected: set[str] = set()
+    for item in what:
+        if item == "all-conformance":
+            found = {i.dir for i in catalog.images if i.dir in CONFORMANCE_IMAGES}
+            if not found:
+                raise PlanError("all-conformance: the catalog has none of the conformance "
+                                "images", path=str(catalog.root))
+            selected |= found
+            continue
+        directory = item.strip("/")
+        if not any(i.dir == directory for i in catalog.images):
+            hint = None
+            if (catalog.root / directory).is_dir():
+                hint = f"{directory} has no VERSION file, so it is not an image directory"
+            raise PlanError(f"WHAT={item!r} names no image directory", path=str(catalog.root),
+                            hint=hint)
+        selected.add(directory)
+    return selected
+
+
+def _platform_filter(filters: Filters):
+    wanted = [parse_platform(p) if p.count("/") >= 2 else p for p in filters.platforms]
+    builds = {windows_release(v).build for v in filters.windows_versions}
+
+    def keep(platform: Platform) -> bool:
+        if filters.os and platform.os != filters.os:
+            return False
+        if builds and platform.release and windows_release(platform.release).build not in builds:
+            return False
+        if not wanted:
+            return True
+        for w in wanted:
+            if isinstance(w, Platform):
+                if w == platform:
+                    return True
+            elif w in (platform.key, f"{platform.os}/{platform.arch}", platform.oci_platform):
+                return True
+        return False
+
+    return keep
+
+
+def make_plan(
+    catalog: Catalog,
+    registry: str,
+    *,
+    filters: Filters = Filters(),
+    dockerfiles: Mapping[Path, str] | None = None,
+    git: GitInfo = GitInfo(),
+) -> Plan:
+    """`dockerfiles` maps Dockerfile paths to their text, for edges named in FROM lines."""
+    registry = registry.rstrip("/")
+    edges = _edges(catalog, dockerfiles or {})
+    order = _order(catalog, edges)
+    selected = _select(catalog, filters.what)
+    keep = _platform_filter(filters)
+    images: list[ImagePlan] = []
+    for directory in order:
+        if directory not in selected:
+            continue
+        spec = catalog.get(directory)
+        list_tag = f"{registry}/{spec.name}:{spec.version}"
+        labels = {"image_version": spec.version, "commit_id": git.commit,
+                  "git_url": git.tree_url(spec.dir)}
+        targets = []
+        for line in spec.lines:
+            if not keep(line.platform):
+                continue
+            base = line.base_image(registry) or None
+            targets.append(BuildTarget(
+                image_dir=spec.dir, name=spec.name, version=spec.version,
+                platform=line.platform,
+                tag=f"{list_tag}-{line.platform.tag_suffix}", list_tag=list_tag,
+                base_image=base, dockerfile=spec.dockerfile(line.platform), context=spec.path,
+                build_args={"BASEIMAGE": base or "", "REGISTRY": registry,
+                            "OS_VERSION": line.platform.release},
+                labels=labels, go=spec.go, baseimage_line=line.line,
+            ))
+        if targets:
+            depends = sorted({e.dst for e in edges if e.src == directory})
+            images.append(ImagePlan(spec, list_tag, tuple(depends), tuple(targets)))
+    if not images and filters.what:
+        raise PlanError("the filters leave nothing to build", path=str(catalog.root))
+    return Plan(registry, catalog.root, tuple(images))

@@ -1,0 +1,160 @@
+"""pytest plugin: options, markers, and session fixtures parametrised over the build plan.
+
+Thin by design: every fixture wires library calls together (`workspace.load_plan`,
+`run_state.SharedResults`); the plan builds the test ids, so `-k windows` and `-m linux`
+select targets without this module knowing about platforms.
+
+Markers on a target: its OS (`linux` / `windows`), its arch, and `image(<dir>)`. Targets built
+once per Windows release (the servercore cache: `linux/amd64/1809`) carry `windows` as well as
+`linux`: they belong to the Windows build, and `-k windows` must build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from e2e_images.errors import E2EImagesError
+from e2e_images.plan import BuildTarget, Filters, ImagePlan, Plan
+from e2e_images.platforms import LINUX_ARCHES
+from e2e_images.run_state import SharedResults
+from e2e_images.workspace import load_plan
+
+__all__ = ["TargetResult"]
+
+# Collection needs tags before any registry runs; ids and marks do not depend on it.
+COLLECTION_REGISTRY = "registry.invalid/e2e-test-images"
+_PLAN_KEY = pytest.StashKey[Plan]()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    """What a target fixture yields: the reference and, once pushed, the manifest digest."""
+
+    target: BuildTarget
+    reference: str
+    digest: str | None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("e2e-images", "e2e-images: build and verify test images")
+    group.addoption("--registry", default=None,
+                    help="target registry; default: the embedded registry of this run")
+    group.addoption("--images-dir", default=None,
+                    help="catalog root (default: <rootdir>/images)")
+    group.addoption("--what", action="append", default=[],
+                    help="image directories (or all-conformance); repeatable, comma-separated")
+    group.addoption("--windows-versions", default="",
+                    help="only these Windows releases, comma-separated (e.g. 1809,ltsc2022)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in (
+        "windows: a target of the Windows build (a Windows image, or a per-release helper)",
+        "linux: a Linux image target",
+        *(f"{arch}: a target for the {arch} architecture" for arch in LINUX_ARCHES),
+        "image(dir): the catalog image directory a target belongs to",
+        "runtime: needs a running container engine",
+    ):
+        config.addinivalue_line("markers", line)
+
+
+def _csv(values: list[str] | str) -> tuple[str, ...]:
+    items = [values] if isinstance(values, str) else values
+    return tuple(v.strip() for item in items for v in item.split(",") if v.strip())
+
+
+def images_dir(config: pytest.Config) -> Path:
+    option = config.getoption("images_dir")
+    return Path(option) if option else config.rootpath / "images"
+
+
+def filters(config: pytest.Config) -> Filters:
+    return Filters(what=_csv(config.getoption("what")),
+                   windows_versions=_csv(config.getoption("windows_versions")))
+
+
+def collection_plan(config: pytest.Config) -> Plan:
+    if _PLAN_KEY not in config.stash:
+        try:
+            config.stash[_PLAN_KEY] = load_plan(images_dir(config), COLLECTION_REGISTRY,
+                                                filters(config))
+        except E2EImagesError as exc:
+            raise pytest.UsageError(f"e2e-images: {exc}") from None
+    return config.stash[_PLAN_KEY]
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    """Read the catalog before collecting, so a bad one is one usage-error line (exit 4)
+    rather than a collection traceback; sessions without a catalog are left alone."""
+    config = session.config
+    if config.getoption("images_dir") or images_dir(config).is_dir():
+        collection_plan(config)
+
+
+def target_marks(target: BuildTarget) -> list[pytest.MarkDecorator]:
+    marks = [getattr(pytest.mark, target.platform.os), getattr(pytest.mark, target.platform.arch),
+             pytest.mark.image(target.image_dir)]
+    if target.platform.release and not target.platform.is_windows:
+        marks.append(pytest.mark.windows)
+    return marks
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "build_target" in metafunc.fixturenames:
+        targets = collection_plan(metafunc.config).targets()
+        metafunc.parametrize(
+            "build_target",
+            [pytest.param(t.id, id=t.id, marks=target_marks(t)) for t in targets],
+            indirect=True, scope="session",
+        )
+    if "image_plan" in metafunc.fixturenames:
+        images = collection_plan(metafunc.config).images
+        metafunc.parametrize(
+            "image_plan",
+            [pytest.param(i.spec.dir, id=i.spec.dir.replace("/", "-"),
+                          marks=[pytest.mark.image(i.spec.dir)]) for i in images],
+            indirect=True, scope="session",
+        )
+
+
+@pytest.fixture(scope="session")
+def e2e_registry(pytestconfig: pytest.Config) -> str:
+    """The registry targets are pushed to."""
+    return pytestconfig.getoption("registry") or COLLECTION_REGISTRY
+
+
+@pytest.fixture(scope="session")
+def e2e_plan(pytestconfig: pytest.Config, e2e_registry: str) -> Plan:
+    return load_plan(images_dir(pytestconfig), e2e_registry, filters(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def e2e_results(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> SharedResults:
+    """One results directory for all xdist workers of this run."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    return SharedResults(shared / "e2e-results")
+
+
+@pytest.fixture(scope="session")
+def build_target(request: pytest.FixtureRequest, e2e_plan: Plan) -> BuildTarget:
+    wanted: str = request.param
+    return next(t for t in e2e_plan.targets() if t.id == wanted)
+
+
+@pytest.fixture(scope="session")
+def image_plan(request: pytest.FixtureRequest, e2e_plan: Plan) -> ImagePlan:
+    wanted: str = request.param
+    return next(i for i in e2e_plan.images if i.spec.dir == wanted)
+
+
+@pytest.fixture(scope="session")
+def built_target(build_target: BuildTarget, e2e_results: SharedResults) -> TargetResult:
+    """The target produced once across all workers. For now producing means planning:
+    building and pushing arrive with the builder."""
+    record = e2e_results.get_or_produce(build_target.id, lambda: {"reference": build_target.tag,
+                                                                  "digest": None})
+    return TargetResult(build_target, record["reference"], record["digest"])

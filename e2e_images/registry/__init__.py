@@ -1,0 +1,1 @@
+"""Distribution API client, references, mirrors and the embedded registry process."""
