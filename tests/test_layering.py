@@ -94,9 +94,11 @@ def test_module_imports_follow_the_layering(path):
     assert not bad, f"{name} may not import {sorted(bad)}"
 
 
-@pytest.mark.parametrize("name", PURE)
-def test_core_opens_no_io(name):
-    path = PACKAGE / (name.replace(".", "/") + ".py")
+@pytest.mark.parametrize("path", [PACKAGE / (n.replace(".", "/") + ".py") for n in PURE
+                                  if (PACKAGE / (n.replace(".", "/") + ".py")).is_file()],
+                         ids=lambda p: module_name(p))
+def test_core_opens_no_io(path):
+    name = module_name(path)
     used = {i.split(".")[0] for i in imports(path)} | imports(path)
     assert not used & IO_MODULES, f"{name} imports {sorted(used & IO_MODULES)}"
 
