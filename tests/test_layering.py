@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 PACKAGE = PROJECT_ROOT / "e2e_images"
 OCI_CORE = ("errors", "oci.media_types", "oci.digest", "oci.models", "oci.mutate", "oci.image")

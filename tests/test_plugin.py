@@ -6,10 +6,11 @@ import re
 import subprocess
 import sys
 from collections import Counter
-
-from conftest import PROJECT_ROOT
+from pathlib import Path
 
 from e2e_images.workspace import load_plan
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 ID = re.compile(r"\[([^\]]+)\]$")
 
