@@ -1,0 +1,1 @@
+"""Building images: Dockerfile parsing, build backends, and the Windows layer writer."""

@@ -1,0 +1,130 @@
+"""Assembling stand-in images: a blob store, and layers, configs, manifests and indexes
+written into it.
+
+Stand-ins must have the same digests on every run and every machine with the same inputs,
+so nothing here reads the clock, the user or the host: times come from `STANDIN_EPOCH`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from e2e_images.build.linux_layer import LayerEntry, write_layer
+from e2e_images.build.windows_layer import LayerInfo
+from e2e_images.hermetic import StandinError
+from e2e_images.oci import media_types as mt
+from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.models import (
+    ConfigFile,
+    Descriptor,
+    ImagePlatform,
+    Index,
+    Manifest,
+    build_index,
+    build_manifest,
+)
+
+__all__ = [
+    "STANDIN_EPOCH",
+    "STANDIN_MARKER",
+    "BlobStore",
+    "BuiltImage",
+    "assemble_image",
+    "linux_layer",
+    "make_index",
+]
+
+# 2024-01-01T00:00:00Z: a fixed SOURCE_DATE_EPOCH for every stand-in.
+STANDIN_EPOCH = 1_704_067_200
+STANDIN_CREATED = "2024-01-01T00:00:00Z"
+STANDIN_MARKER = b"E2E-IMAGES STAND-IN"
+
+
+class BlobStore:
+    """Blobs by digest, in memory or (for large layers) in files; a BlobSource."""
+
+    def __init__(self) -> None:
+        self._mem: dict[str, bytes] = {}
+        self._files: dict[str, tuple[Path, int]] = {}
+
+    def add(self, data: bytes) -> str:
+        digest = sha256_digest(data)
+        self._mem[digest] = data
+        return digest
+
+    def add_file(self, path: Path, digest: str, size: int) -> None:
+        self._files[digest] = (path, size)
+
+    def size(self, digest: str) -> int:
+        if digest in self._mem:
+            return len(self._mem[digest])
+        return self._files[digest][1]
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        if digest in self._mem:
+            return io.BytesIO(self._mem[digest])
+        if digest in self._files:
+            return self._files[digest][0].open("rb")
+        raise StandinError(f"blob {digest} is not in the stand-in set")
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._mem or digest in self._files
+
+    def __len__(self) -> int:
+        return len(self._mem) + len(self._files)
+
+
+def linux_layer(store: BlobStore, entries: Iterable[LayerEntry], *,
+                epoch: int = STANDIN_EPOCH) -> LayerInfo:
+    """Write a Linux layer (build.linux_layer: sorted, root-owned, epoch-stamped) into
+    `store`."""
+    built = write_layer(entries, epoch=epoch)
+    digest = store.add(built.compressed)
+    return LayerInfo(built.diff_id, len(built.tar), digest, len(built.compressed))
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltImage:
+    manifest: Manifest
+    config: ConfigFile
+
+    @property
+    def platform(self) -> ImagePlatform:
+        return self.config.platform
+
+    def descriptor(self) -> Descriptor:
+        return self.manifest.descriptor(self.platform)
+
+
+def assemble_image(
+    store: BlobStore,
+    layers: Iterable[LayerInfo],
+    platform: ImagePlatform,
+    runtime: Mapping[str, Any],
+    *,
+    comment: str,
+    annotations: Mapping[str, str] | None = None,
+) -> BuiltImage:
+    """Config and manifest for layers already in `store`; the config goes into the store."""
+    layers = tuple(layers)
+    for layer in layers:
+        if layer.digest not in store:
+            raise StandinError(f"layer {layer.digest} was not added to the blob store")
+    history = [{"created": STANDIN_CREATED, "created_by": comment}]
+    config = ConfigFile.build(platform, runtime, [x.diff_id for x in layers], history,
+                              STANDIN_CREATED)
+    store.add(config.raw)
+    manifest = build_manifest(Descriptor.of(mt.OCI_CONFIG, config.raw),
+                              [x.descriptor() for x in layers], annotations=annotations)
+    store.add(manifest.raw)
+    return BuiltImage(manifest, config)
+
+
+def make_index(store: BlobStore, images: Iterable[BuiltImage]) -> Index:
+    index = build_index([img.descriptor() for img in images])
+    store.add(index.raw)
+    return index

@@ -1,0 +1,170 @@
+"""The stand-in upstream set, and seeding it into a registry under a mirror prefix.
+
+`build_standins` makes every upstream image the suite pulls (busybox for five Linux platforms,
+nanoserver and servercore for each Windows release) with fixed digests. `seed_upstream` pushes
+them to `<mirror_prefix>/<upstream host>/<path>:<tag>`, the layout `registry.mirrors` maps
+upstream references onto, skipping tags that already point at the right index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from e2e_images.hermetic import StandinError
+from e2e_images.hermetic.busybox import (
+    BUSYBOX_REPOSITORY,
+    BUSYBOX_TAGS,
+    BusyboxBinaries,
+    build_busybox,
+    fetch_busybox_binaries,
+)
+from e2e_images.hermetic.images import BlobStore, BuiltImage
+from e2e_images.hermetic.windows_base import (
+    FLAVORS,
+    WINDOWS_BASES,
+    WINDOWS_REPOSITORY,
+    build_windows_base,
+)
+from e2e_images.oci.models import Descriptor, Index
+from e2e_images.registry.mirrors import MirrorMap
+from e2e_images.registry.reference import Reference, parse_reference
+
+__all__ = [
+    "UPSTREAM_HOSTS",
+    "SeedResult",
+    "StandinSet",
+    "StandinTag",
+    "build_standins",
+    "mirror_map_for",
+    "seed_upstream",
+]
+
+UPSTREAM_HOSTS = ("docker.io", "mcr.microsoft.com")
+
+
+class SeedTarget(Protocol):
+    """What seeding needs from a registry client (registry.client.RegistryClient)."""
+
+    registry: str
+
+    def head_manifest(self, repository: str, ref: str) -> Descriptor | None: ...
+
+    def put_manifest(self, repository: str, ref: str, raw: bytes, media_type: str) -> str: ...
+
+    def push_blob(self, repository: str, data: object, *, digest: str | None = None,
+                  size: int | None = None) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StandinTag:
+    """One upstream tag and the index it points at."""
+
+    reference: Reference
+    index: Index
+    images: tuple[BuiltImage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StandinSet:
+    blobs: BlobStore
+    tags: tuple[StandinTag, ...]
+
+    def find(self, ref: str | Reference) -> StandinTag:
+        wanted = parse_reference(ref) if isinstance(ref, str) else ref
+        for tag in self.tags:
+            if tag.reference == wanted:
+                return tag
+        known = ", ".join(str(t.reference) for t in self.tags)
+        raise StandinError(f"no stand-in for {wanted}", hint=f"stand-ins: {known}")
+
+    def references(self) -> tuple[str, ...]:
+        return tuple(str(t.reference) for t in self.tags)
+
+
+def build_standins(
+    *,
+    busybox: BusyboxBinaries | None = None,
+    busybox_cache: Path | None = None,
+    include_busybox: bool = True,
+    windows_filler_bytes: int = 0,
+    workdir: Path | None = None,
+) -> StandinSet:
+    """Every stand-in, in memory (Windows layers in `workdir` when a filler size is given).
+
+    The busybox binaries come from `busybox` or are fetched into `busybox_cache`
+    (fetch_busybox_binaries); `include_busybox=False` builds the Windows bases alone.
+    """
+    store = BlobStore()
+    tags: list[StandinTag] = []
+    if include_busybox:
+        binaries = busybox if busybox is not None else fetch_busybox_binaries(busybox_cache)
+        index, images = build_busybox(store, binaries)
+        tags += [StandinTag(parse_reference(f"{BUSYBOX_REPOSITORY}:{t}"), index, tuple(images))
+                 for t in BUSYBOX_TAGS]
+    for flavor in FLAVORS:
+        repo = WINDOWS_REPOSITORY.format(flavor=flavor)
+        for base in WINDOWS_BASES:
+            index, image = build_windows_base(store, flavor, base,
+                                              filler_bytes=windows_filler_bytes,
+                                              workdir=workdir)
+            tags += [StandinTag(parse_reference(f"{repo}:{t}"), index, (image,))
+                     for t in base.tags]
+    return StandinSet(store, tuple(tags))
+
+
+def mirror_map_for(mirror_prefix: str, hosts: Iterable[str] = UPSTREAM_HOSTS) -> MirrorMap:
+    """`docker.io` -> `<prefix>/docker.io`, and so on for each upstream host."""
+    return MirrorMap.single(hosts, mirror_prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    upstream: Reference
+    mirrored: Reference
+    digest: str
+    pushed: bool  # False: the tag already pointed at this index
+
+
+def _push_image(client: SeedTarget, repo: str, store: BlobStore, image: BuiltImage) -> None:
+    for desc in (image.manifest.config, *image.manifest.layers):
+        with store.open_blob(desc.digest) as stream:
+            client.push_blob(repo, stream, digest=desc.digest, size=desc.size)
+    client.put_manifest(repo, image.manifest.digest, image.manifest.raw,
+                        image.manifest.media_type)
+
+
+def seed_upstream(
+    client: SeedTarget,
+    mirror_prefix: str,
+    *,
+    standins: StandinSet | None = None,
+    **build_kwargs: object,
+) -> tuple[SeedResult, ...]:
+    """Push the stand-in set into `client`'s registry under `mirror_prefix`.
+
+    `mirror_prefix` is `host[:port][/path]` and must name the client's registry.
+    Blobs, then child manifests, then the tagged index; a tag already pointing at the
+    stand-in's digest is skipped, so seeding twice pushes nothing the second time.
+    """
+    if standins is None:
+        standins = build_standins(**build_kwargs)  # type: ignore[arg-type]
+    mirrors = mirror_map_for(mirror_prefix)
+    results: list[SeedResult] = []
+    for tag in standins.tags:
+        target = mirrors.rewrite(tag.reference)
+        if target.registry != client.registry:
+            raise StandinError(f"mirror prefix {mirror_prefix!r} names registry "
+                               f"{target.registry}, but the client talks to {client.registry}")
+        repo = target.repository
+        current = client.head_manifest(repo, target.tag)
+        if current is not None and current.digest == tag.index.digest:
+            results.append(SeedResult(tag.reference, target, tag.index.digest, False))
+            continue
+        for image in tag.images:
+            _push_image(client, repo, standins.blobs, image)
+        client.put_manifest(repo, target.tag, tag.index.raw, tag.index.media_type)
+        results.append(SeedResult(tag.reference, target, tag.index.digest, True))
+    return tuple(results)
