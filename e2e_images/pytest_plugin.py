@@ -11,6 +11,7 @@ once per Windows release (the servercore cache: `linux/amd64/1809`) carry `windo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import pytest
 from e2e_images.errors import E2EImagesError
 from e2e_images.plan import BuildTarget, Filters, ImagePlan, Plan
 from e2e_images.platforms import LINUX_ARCHES
+from e2e_images.registry.mirrors import MirrorMap
+from e2e_images.registry.pool import ClientPool
 from e2e_images.run_state import SharedResults
 from e2e_images.workspace import load_plan
 
@@ -27,6 +30,7 @@ __all__ = ["TargetResult"]
 # Collection needs tags before any registry runs; ids and marks do not depend on it.
 COLLECTION_REGISTRY = "registry.invalid/e2e-test-images"
 _PLAN_KEY = pytest.StashKey[Plan]()
+EMBEDDED_NAMESPACE = "e2e-test-images"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="image directories (or all-conformance); repeatable, comma-separated")
     group.addoption("--windows-versions", default="",
                     help="only these Windows releases, comma-separated (e.g. 1809,ltsc2022)")
+    group.addoption("--mirrors", default=None, metavar="FILE",
+                    help="YAML map of upstream registry prefixes to mirrors, used with "
+                         "--registry; the embedded default mirrors the hermetic stand-ins")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,9 +128,44 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_registry(pytestconfig: pytest.Config) -> str:
-    """The registry targets are pushed to."""
-    return pytestconfig.getoption("registry") or COLLECTION_REGISTRY
+def e2e_shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One directory for all xdist workers of this run."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def e2e_registry(pytestconfig: pytest.Config, e2e_shared_dir: Path) -> Iterator[str]:
+    """`<host>[/path]` targets are pushed to: --registry, or one embedded registry per run
+    (distribution on a free loopback port, shared by every worker, stopped by the last)."""
+    given = pytestconfig.getoption("registry")
+    if given:
+        yield given.rstrip("/")
+        return
+    from e2e_images.registry.embedded import shared_registry
+
+    registry = shared_registry(e2e_shared_dir / "embedded-registry")
+    try:
+        yield f"{registry.host}/{EMBEDDED_NAMESPACE}"
+    finally:
+        registry.release()
+
+
+@pytest.fixture(scope="session")
+def e2e_upstream(pytestconfig: pytest.Config, e2e_registry: str,
+                 e2e_results: SharedResults) -> MirrorMap:
+    """How upstream references are reached: the --mirrors map with --registry, else the
+    hermetic stand-ins, seeded once per run into the embedded registry."""
+    from e2e_images.hermetic.standins import mirror_map_for, seed_host
+    from e2e_images.registry import mirrors
+
+    if pytestconfig.getoption("registry"):
+        path = pytestconfig.getoption("mirrors")
+        return mirrors.load(path) if path else mirrors.MirrorMap()
+    host = e2e_registry.split("/", 1)[0]
+    e2e_results.get_or_produce("hermetic-upstream", lambda: {
+        str(r.mirrored): r.digest for r in seed_host(host)[1]})
+    return mirror_map_for(host)
 
 
 @pytest.fixture(scope="session")
@@ -132,11 +174,13 @@ def e2e_plan(pytestconfig: pytest.Config, e2e_registry: str) -> Plan:
 
 
 @pytest.fixture(scope="session")
-def e2e_results(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> SharedResults:
-    """One results directory for all xdist workers of this run."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent
-    return SharedResults(shared / "e2e-results")
+def e2e_clients(e2e_upstream: MirrorMap) -> ClientPool:
+    return ClientPool(mirrors=e2e_upstream)
+
+
+@pytest.fixture(scope="session")
+def e2e_results(e2e_shared_dir: Path) -> SharedResults:
+    return SharedResults(e2e_shared_dir / "e2e-results")
 
 
 @pytest.fixture(scope="session")

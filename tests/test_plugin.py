@@ -81,3 +81,46 @@ def test_each_target_is_produced_once_across_workers(pytester, upstream_tree, tm
     counts = Counter(produced)
     assert len(counts) == n_targets
     assert set(counts.values()) == {1}, [k for k, v in counts.items() if v > 1]
+
+
+REGISTRY_PROBE = """
+import os, pathlib
+
+def test_registry_{n}(e2e_registry, e2e_clients, tmp_path_factory):
+    host = e2e_registry.split("/", 1)[0]
+    out = pathlib.Path(os.environ["PROBE_DIR"]) / f"{n}-{{os.getpid()}}"
+    out.write_text(host)
+    image = e2e_clients.image("docker.io/library/busybox:1.36.1", platform=None
+                              if False else __import__("e2e_images.platforms").platforms
+                              .parse_platform("linux/s390x"))
+    assert image.platform.architecture == "s390x"
+"""
+
+
+def test_one_embedded_registry_per_run_shared_by_workers(pytester, tmp_path, monkeypatch):
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.setenv("PROBE_DIR", str(probes))
+    for n in range(6):
+        pytester.makepyfile(**{f"test_probe_{n}": REGISTRY_PROBE.format(n=n)})
+    result = pytester.runpytest_subprocess("-n", "3", "-p", "xdist",
+                                           f"--basetemp={tmp_path / 'bt'}")
+    result.assert_outcomes(passed=6)
+    hosts = {p.read_text() for p in probes.iterdir()}
+    pids = {p.name.split("-")[1] for p in probes.iterdir()}
+    assert len(hosts) == 1 and hosts.pop().startswith("127.0.0.1:")
+    assert len(pids) > 1, "the probes ran in more than one worker"
+    out = subprocess.run(["pgrep", "-f", str(tmp_path / "bt")], capture_output=True, text=True)
+    assert out.stdout == "", "the last worker out stops the registry"
+
+
+def test_given_registry_starts_nothing(pytester, tmp_path):
+    pytester.makepyfile("""
+        def test_x(e2e_registry, e2e_upstream):
+            assert e2e_registry == "registry.example/e2e"
+            assert len(e2e_upstream) == 0
+    """)
+    result = pytester.runpytest_subprocess("--registry", "registry.example/e2e/",
+                                           f"--basetemp={tmp_path / 'bt'}")
+    result.assert_outcomes(passed=1)
+    assert not list((tmp_path / "bt").glob("**/embedded-registry"))

@@ -33,8 +33,10 @@ __all__ = [
     "BUSYBOX_CACHE_ENV",
     "BUSYBOX_REPOSITORY",
     "BUSYBOX_TAGS",
+    "WEB_SERVER_STANDINS",
     "BusyboxArch",
     "BusyboxBinaries",
+    "WebServerStandin",
     "build_busybox",
     "default_cache_dir",
     "fetch_busybox_binaries",
@@ -237,16 +239,46 @@ def _rootfs(binary: bytes, applets: Iterable[str]) -> list[LayerEntry]:
     return entries
 
 
-def build_busybox(store: BlobStore, binaries: BusyboxBinaries) -> tuple[Index, list[BuiltImage]]:
-    """The five-platform busybox index (children in BUSYBOX_ARCHES order)."""
+def build_busybox(store: BlobStore, binaries: BusyboxBinaries, *,
+                  web: WebServerStandin | None = None) -> tuple[Index, list[BuiltImage]]:
+    """The five-platform busybox index (children in BUSYBOX_ARCHES order); with `web`, the
+    same rootfs plus a page, serving it with busybox's own httpd applet."""
     images: list[BuiltImage] = []
     for arch in BUSYBOX_ARCHES:
-        info = linux_layer(store, _rootfs(binaries.binary(arch.goarch).read_bytes(),
-                                          binaries.applets))
+        entries = _rootfs(binaries.binary(arch.goarch).read_bytes(), binaries.applets)
+        runtime: dict[str, object] = {"Env": [f"PATH={_PATH}"], "Cmd": ["sh"]}
+        what = "busybox"
+        if web is not None:
+            entries.append(LayerEntry(f"{web.docroot}/index.html", data=web.page))
+            runtime = {"Env": [f"PATH={_PATH}"], "ExposedPorts": {"80/tcp": {}},
+                       "Cmd": ["httpd", "-f", "-p", "80", "-h", web.docroot]}
+            what = f"{web.name} (busybox httpd serving {web.docroot})"
+        info = linux_layer(store, entries)
         platform = ImagePlatform("linux", arch.goarch, arch.variant)
-        runtime = {"Env": [f"PATH={_PATH}"], "Cmd": ["sh"]}
         images.append(assemble_image(
             store, [info], platform, runtime,
-            comment=f"e2e-images stand-in: busybox-static {binaries.version(arch.goarch)} "
-                    f"({arch.debarch}) from Debian"))
+            comment=f"e2e-images stand-in: {what}, busybox-static "
+                    f"{binaries.version(arch.goarch)} ({arch.debarch}) from Debian"))
     return make_index(store, images), images
+
+
+@dataclass(frozen=True, slots=True)
+class WebServerStandin:
+    """An upstream web-server image (httpd, nginx) stood in for by busybox's httpd applet."""
+
+    name: str
+    repository: str
+    tags: tuple[str, ...]
+    docroot: str
+    page: bytes
+
+
+WEB_SERVER_STANDINS = (
+    WebServerStandin("httpd", "docker.io/library/httpd", ("2.4.39-alpine", "2.4.57-alpine"),
+                     "/usr/local/apache2/htdocs",
+                     b"<html><body><h1>It works!</h1><!-- e2e-images stand-in --></body></html>\n"),
+    WebServerStandin("nginx", "docker.io/library/nginx", ("1.14-alpine", "1.25-alpine"),
+                     "/usr/share/nginx/html",
+                     b"<html><body><h1>Welcome to nginx!</h1><!-- e2e-images stand-in -->"
+                     b"</body></html>\n"),
+)

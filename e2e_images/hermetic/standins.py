@@ -17,6 +17,7 @@ from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.busybox import (
     BUSYBOX_REPOSITORY,
     BUSYBOX_TAGS,
+    WEB_SERVER_STANDINS,
     BusyboxBinaries,
     build_busybox,
     fetch_busybox_binaries,
@@ -104,6 +105,10 @@ def build_standins(
         index, images = build_busybox(store, binaries)
         tags += [StandinTag(parse_reference(f"{BUSYBOX_REPOSITORY}:{t}"), index, tuple(images))
                  for t in BUSYBOX_TAGS]
+        for web in WEB_SERVER_STANDINS:
+            index, images = build_busybox(store, binaries, web=web)
+            tags += [StandinTag(parse_reference(f"{web.repository}:{t}"), index, tuple(images))
+                     for t in web.tags]
     for flavor in FLAVORS:
         repo = WINDOWS_REPOSITORY.format(flavor=flavor)
         for base in WINDOWS_BASES:
@@ -168,3 +173,13 @@ def seed_upstream(
         client.put_manifest(repo, target.tag, tag.index.raw, tag.index.media_type)
         results.append(SeedResult(tag.reference, target, tag.index.digest, True))
     return tuple(results)
+
+
+def seed_host(host: str, **build_kwargs: object) -> tuple[MirrorMap, tuple[SeedResult, ...]]:
+    """Seed the registry at `host` with the whole stand-in set under `<host>/<upstream host>`
+    and return the mirror map that reaches it. Idempotent, as `seed_upstream` is."""
+    from e2e_images.registry.client import RegistryClient
+    from e2e_images.registry.credentials import ANONYMOUS
+
+    client = RegistryClient(host, credentials=ANONYMOUS)
+    return mirror_map_for(host), seed_upstream(client, host, **build_kwargs)

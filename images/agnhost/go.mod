@@ -1,0 +1,3 @@
+module e2e-images/agnhost
+
+go 1.19

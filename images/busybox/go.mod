@@ -1,0 +1,3 @@
+module e2e-images/busybox
+
+go 1.19
