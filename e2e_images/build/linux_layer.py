@@ -1,0 +1,106 @@
+"""Deterministic Linux layer tars: what a native COPY/ADD/WORKDIR adds to an image.
+
+Every layer the native assembler writes starts here, as a Linux diff. A Windows target turns
+it into a Windows layer through `windows_layer.windows_entries_from_linux`, so COPY semantics
+live in one place and the Windows format in another. Output is reproducible: entries sorted,
+parents created, owners and modes as given, every mtime the build epoch, gzip without a name
+or timestamp.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from posixpath import dirname, normpath
+
+from e2e_images.errors import LayerError
+from e2e_images.oci import media_types as mt
+from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.models import Descriptor
+
+__all__ = ["BuiltLayer", "FileKind", "LayerEntry", "write_layer"]
+
+
+class FileKind(StrEnum):
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+
+
+@dataclass(frozen=True, slots=True)
+class LayerEntry:
+    """A path in the image, absolute (`/bin/sh`); `link` is the symlink or hardlink target."""
+
+    path: str
+    kind: FileKind = FileKind.FILE
+    data: bytes = b""
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltLayer:
+    tar: bytes
+    compressed: bytes
+    diff_id: str
+    media_type: str = mt.OCI_LAYER_GZIP
+
+    @property
+    def descriptor(self) -> Descriptor:
+        return Descriptor.of(self.media_type, self.compressed)
+
+
+def _clean(path: str) -> str:
+    rel = normpath("/" + path).lstrip("/")
+    if rel in ("", "."):
+        return ""
+    if rel.startswith("../") or rel == "..":
+        raise LayerError(f"layer path {path!r} escapes the root")
+    return rel
+
+
+def write_layer(entries: Iterable[LayerEntry], *, epoch: int,
+                parent_dirs: dict[str, tuple[int, int, int]] | None = None) -> BuiltLayer:
+    """`parent_dirs` maps directories the base already has to (mode, uid, gid), so implied
+    parents keep the base's owner and mode instead of a default."""
+    known = dict(parent_dirs or {})
+    by_path: dict[str, LayerEntry] = {}
+    for entry in entries:
+        rel = _clean(entry.path)
+        if rel:
+            by_path[rel] = entry  # a later entry for the same path wins, as a later COPY would
+    for rel in list(by_path):
+        parent = dirname(rel)
+        while parent and parent not in by_path:
+            mode, uid, gid = known.get(parent, (0o755, 0, 0))
+            by_path[parent] = LayerEntry("/" + parent, FileKind.DIR, mode=mode, uid=uid, gid=gid)
+            parent = dirname(parent)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for rel in sorted(by_path):
+            entry = by_path[rel]
+            info = tarfile.TarInfo(rel + ("/" if entry.kind is FileKind.DIR else ""))
+            info.mode, info.uid, info.gid, info.mtime = entry.mode & 0o7777, entry.uid, \
+                entry.gid, epoch
+            info.uname = info.gname = ""
+            if entry.kind is FileKind.DIR:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif entry.kind is FileKind.SYMLINK:
+                info.type, info.linkname = tarfile.SYMTYPE, entry.link
+                tar.addfile(info)
+            elif entry.kind is FileKind.HARDLINK:
+                info.type, info.linkname = tarfile.LNKTYPE, _clean(entry.link)
+                tar.addfile(info)
+            else:
+                info.size = len(entry.data)
+                tar.addfile(info, io.BytesIO(entry.data))
+    data = raw.getvalue()
+    return BuiltLayer(data, gzip.compress(data, compresslevel=6, mtime=0), sha256_digest(data))
