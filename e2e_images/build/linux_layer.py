@@ -58,12 +58,12 @@ class BuiltLayer:
 
 
 def _clean(path: str) -> str:
-    rel = normpath("/" + path).lstrip("/")
-    if rel in ("", "."):
-        return ""
-    if rel.startswith("../") or rel == "..":
+    """Relative to the root; `..` is refused rather than clamped, since a path that climbs
+    is a bug in whoever computed it."""
+    if ".." in path.split("/"):
         raise LayerError(f"layer path {path!r} escapes the root")
-    return rel
+    rel = normpath("/" + path).lstrip("/")
+    return "" if rel in ("", ".") else rel
 
 
 def write_layer(entries: Iterable[LayerEntry], *, epoch: int,

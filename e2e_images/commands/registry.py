@@ -27,14 +27,14 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="e2e-images-registry-") as tmp:
         storage = args.storage or Path(tmp) / "storage"
         stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        # Both signals only set the event: a KeyboardInterrupt could land between starting
+        # the registry and entering the wait, and escape the clean shutdown.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stopped.set())
         with EmbeddedRegistry(Path(tmp), port=args.port, storage=storage) as reg:
             print(f"registry listening on {reg.host} (storage {storage})", flush=True)
-            try:
-                while not stopped.wait(0.5):
-                    if reg.process is None or reg.process.poll() is not None:
-                        print("registry exited", file=sys.stderr)
-                        return 1
-            except KeyboardInterrupt:
-                pass
+            while not stopped.wait(0.5):
+                if reg.process is None or reg.process.poll() is not None:
+                    print("registry exited", file=sys.stderr)
+                    return 1
     return 0
