@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Start or stop the host services the tests need: `hack/services.sh up|down`.
+#  - binfmt: qemu-user-static handlers for foreign-arch RUN and runtime checks. `up` mounts
+#    binfmt_misc if needed and enables the qemu entries; it records what it changed in
+#    .cache/services so `down` undoes only that.
+# The embedded registry is not a service here: the test session starts and stops its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=.cache/services
+mkdir -p "$state"
+QEMU_ARCHES=(arm aarch64 ppc64le s390x)
+
+binfmt_up() {
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "services: not root; leaving binfmt as it is" >&2; return 0
+  fi
+  if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && touch "$state/binfmt-mounted"
+  fi
+  for arch in "${QEMU_ARCHES[@]}"; do
+    if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-$arch ]]; then
+      update-binfmts --enable "qemu-$arch" && echo "$arch" >> "$state/binfmt-enabled"
+    fi
+  done
+  for arch in "${QEMU_ARCHES[@]}"; do
+    grep -q enabled "/proc/sys/fs/binfmt_misc/qemu-$arch" || {
+      echo "services: qemu-$arch is not registered with binfmt_misc" >&2; return 1; }
+  done
+  echo "services: binfmt ready (${QEMU_ARCHES[*]})"
+}
+
+binfmt_down() {
+  if [[ -f $state/binfmt-enabled ]]; then
+    while read -r arch; do update-binfmts --disable "qemu-$arch" || true; done < "$state/binfmt-enabled"
+    rm -f "$state/binfmt-enabled"
+  fi
+  if [[ -f $state/binfmt-mounted ]]; then
+    umount /proc/sys/fs/binfmt_misc || true
+    rm -f "$state/binfmt-mounted"
+  fi
+}
+
+case "${1:-}" in
+  up) binfmt_up ;;
+  down) binfmt_down ;;
+  *) echo "usage: hack/services.sh up|down" >&2; exit 2 ;;
+esac
