@@ -18,6 +18,7 @@ from e2e_images.errors import E2EImagesError
 # name -> (module, one-line help); the order is the order of `--help`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("e2e_images.commands.plan", "show the build matrix of a catalog"),
+    "build": ("e2e_images.commands.build", "build, push and list every planned target"),
     "registry": ("e2e_images.commands.registry", "run the embedded registry"),
 }
 

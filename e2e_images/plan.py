@@ -97,12 +97,22 @@ class ImagePlan:
     depends_on: tuple[str, ...]
     targets: tuple[BuildTarget, ...]
 
+    @property
+    def has_list(self) -> bool:
+        """False when two targets would be the same list entry: Linux images keyed per
+        Windows release (the servercore cache) differ only in their tags, and a list of them
+        would always resolve to its first entry. Such an image publishes per-platform tags."""
+        keys = [(t.platform.os, t.platform.arch, t.platform.oci_variant,
+                 t.platform.os_version or "") for t in self.targets]
+        return len(set(keys)) == len(keys)
+
     def to_json(self, root: Path) -> dict[str, Any]:
         return {
             "dir": self.spec.dir,
             "name": self.spec.name,
             "version": self.spec.version,
             "list_tag": self.list_tag,
+            "has_list": self.has_list,
             "depends_on": list(self.depends_on),
             "targets": [t.to_json(root) for t in self.targets],
         }
@@ -116,6 +126,16 @@ class Plan:
 
     def targets(self) -> tuple[BuildTarget, ...]:
         return tuple(t for image in self.images for t in image.targets)
+
+    def prerequisites(self, target: BuildTarget) -> tuple[BuildTarget, ...]:
+        """Targets of the images `target`'s image depends on that it builds on: the same
+        platform, or (for per-release helpers like the servercore cache) the same Windows
+        release. Direct ones only; each has its own."""
+        image = next(i for i in self.images if i.spec.dir == target.image_dir)
+        p = target.platform
+        return tuple(
+            t for dep in self.images if dep.spec.dir in image.depends_on for t in dep.targets
+            if t.platform.key == p.key or (p.release and t.platform.release == p.release))
 
     def to_json(self) -> dict[str, Any]:
         return {"registry": self.registry, "images": [i.to_json(self.root) for i in self.images]}

@@ -13,7 +13,8 @@ from pathlib import Path
 from e2e_images.catalog import load_catalog, read_dockerfiles
 from e2e_images.plan import Filters, GitInfo, Plan, make_plan
 
-__all__ = ["DEFAULT_IMAGES_DIR", "DEFAULT_REGISTRY", "git_info", "load_plan"]
+__all__ = ["DEFAULT_IMAGES_DIR", "DEFAULT_REGISTRY", "git_info", "load_plan",
+           "source_date_epoch"]
 
 DEFAULT_REGISTRY = "gcr.io/k8s-staging-e2e-test-images"
 DEFAULT_IMAGES_DIR = "images"
@@ -58,3 +59,12 @@ def load_plan(images_dir: Path | str, registry: str, filters: Filters | None = N
     catalog = load_catalog(images_dir)
     return make_plan(catalog, registry, filters=filters or Filters(),
                      dockerfiles=read_dockerfiles(catalog), git=git_info(catalog.root))
+
+
+def source_date_epoch(images_dir: Path | str) -> int:
+    """$SOURCE_DATE_EPOCH, else the commit time of the catalog, else 0: every timestamp a
+    build writes comes from here, so the same sources give the same digests."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    committed = _git(["log", "-1", "--format=%ct"], Path(images_dir))
+    return int(committed) if committed.isdigit() else 0

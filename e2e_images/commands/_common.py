@@ -13,14 +13,16 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def add_catalog_arguments(parser: argparse.ArgumentParser) -> None:
+def add_catalog_arguments(parser: argparse.ArgumentParser, *,
+                          registry_default: str | None = DEFAULT_REGISTRY) -> None:
     parser.add_argument("what", nargs="*", metavar="WHAT",
                         help="image directories to include, or all-conformance (default: all)")
     parser.add_argument("--images-dir", default=os.environ.get("E2E_IMAGES_DIR",
                                                                DEFAULT_IMAGES_DIR),
                         help="the catalog root (default: ./images, or $E2E_IMAGES_DIR)")
-    parser.add_argument("--registry", default=os.environ.get("REGISTRY", DEFAULT_REGISTRY),
-                        help=f"target registry (default: $REGISTRY or {DEFAULT_REGISTRY})")
+    fallback = registry_default or "an embedded registry with the hermetic stand-ins"
+    parser.add_argument("--registry", default=os.environ.get("REGISTRY", registry_default),
+                        help=f"target registry (default: $REGISTRY or {fallback})")
     parser.add_argument("--os", choices=("linux", "windows"), help="only targets of this OS")
     parser.add_argument("--platform", action="append", default=[], metavar="PLATFORM",
                         help="only these platforms (os/arch or os/arch/osversion); repeatable, "

@@ -1,0 +1,121 @@
+"""The buildah executor: stages with RUN (Linux only), under qemu for foreign arches.
+
+buildah runs in its own storage (vfs, under the cache dir) so builds never touch the host's
+image store, with chroot isolation (works under qemu binfmt and in CI containers) and a fixed
+`--timestamp` so its layers are reproducible. Upstream references reach the mirror map
+through a generated registries.conf (prefix remapping), so the Dockerfile is built as
+written; `ADD <url>` lines are pointed at the artifact mirror by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from e2e_images.errors import BuildError
+from e2e_images.platforms import Platform
+from e2e_images.registry.mirrors import MirrorMap
+
+__all__ = ["Buildah", "BuildahRequest", "buildah_command", "registries_conf"]
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0]
+    return name in ("localhost", "[::1]") or name.startswith("127.")
+
+
+def registries_conf(mirrors: MirrorMap, insecure_hosts: Iterable[str] = ()) -> str:
+    """containers-registries.conf(5) v2: each upstream prefix remapped to its mirror."""
+    lines = ['unqualified-search-registries = ["docker.io"]', ""]
+    hosts = set(insecure_hosts)
+    for m in mirrors.mirrors:
+        host = m.mirror.split("/", 1)[0]
+        insecure = host in hosts or _is_loopback(host)
+        lines += ["[[registry]]", f'prefix = "{m.upstream}"', f'location = "{m.mirror}"',
+                  f"insecure = {'true' if insecure else 'false'}", ""]
+        if insecure:
+            hosts.add(host)  # its own images (not only the mirrored ones) are plain HTTP too
+    for host in sorted(h for h in hosts if h):
+        lines += ["[[registry]]", f'location = "{host}"', "insecure = true", ""]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildahRequest:
+    dockerfile: Path
+    context: Path
+    platform: Platform
+    epoch: int
+    target_stage: str | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def buildah_command(storage: Path, request: BuildahRequest, iidfile: Path, tag: str
+                    ) -> list[str]:
+    cmd = ["buildah", "--storage-driver", "vfs", "--root", str(storage / "root"),
+           "--runroot", str(storage / "run"), "bud", "--isolation", "chroot", "--tag", tag,
+           "--platform", request.platform.oci_platform, "--format", "oci", "--layers=false",
+           "--timestamp", str(request.epoch), "--iidfile", str(iidfile),
+           "-f", str(request.dockerfile)]
+    if request.target_stage:
+        cmd += ["--target", request.target_stage]
+    for k, v in request.build_args.items():
+        cmd += ["--build-arg", f"{k}={v}"]
+    for k, v in request.labels.items():
+        cmd += ["--label", f"{k}={v}"]
+    return [*cmd, str(request.context)]
+
+
+class Buildah:
+    def __init__(self, storage: Path, *, mirrors: MirrorMap | None = None,
+                 insecure_hosts: Iterable[str] = ()) -> None:
+        if shutil.which("buildah") is None:
+            raise BuildError("buildah is not installed", hint="apt-get install buildah "
+                             "(hack/bootstrap.sh does)")
+        self.storage = storage
+        storage.mkdir(parents=True, exist_ok=True)
+        self.conf = storage / "registries.conf"
+        self.conf.write_text(registries_conf(mirrors or MirrorMap(), insecure_hosts))
+
+    def _run(self, cmd: list[str], what: str) -> str:
+        env = os.environ | {"CONTAINERS_REGISTRIES_CONF": str(self.conf),
+                            "BUILDAH_ISOLATION": "chroot"}
+        result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+            raise BuildError(f"{what} failed: {tail}")
+        return result.stdout
+
+    def _base(self) -> list[str]:
+        return ["buildah", "--storage-driver", "vfs", "--root", str(self.storage / "root"),
+                "--runroot", str(self.storage / "run")]
+
+    def build(self, request: BuildahRequest, destination: str) -> str:
+        """Build and push to `destination` (`docker://host/repo:tag` or `oci:DIR:tag`);
+        returns the manifest digest. The local copy is removed either way.
+
+        Each build works under a tag of its own: identical builds running in parallel get the
+        same image ID, and removing by ID would pull the image from under the other's push."""
+        with tempfile.TemporaryDirectory(prefix="buildah-") as tmp:
+            iidfile, digestfile = Path(tmp) / "iid", Path(tmp) / "digest"
+            name = f"localhost/e2e-images-build:{uuid.uuid4().hex}"
+            what = f"buildah build of {request.dockerfile.name} for {request.platform.key}"
+            self._run(buildah_command(self.storage, request, iidfile, name), what)
+            image_id = name
+            try:
+                host = destination.removeprefix("docker://").split("/", 1)[0]
+                tls = ["--tls-verify=false"] if destination.startswith("docker://") and \
+                    _is_loopback(host) else []
+                self._run([*self._base(), "push", "--format", "oci", "--digestfile",
+                           str(digestfile), *tls, image_id, destination],
+                          f"buildah push to {destination}")
+            finally:
+                subprocess.run([*self._base(), "rmi", "-f", image_id], capture_output=True)
+            return digestfile.read_text().strip()

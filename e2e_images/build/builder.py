@@ -1,0 +1,222 @@
+"""Build one plan target and push it: the path shared by `e2e-images build` and the fixtures.
+
+Per target: a staging copy of the image directory with its Go payloads compiled in; the
+Dockerfile rendered (BASEARCH) and resolved for the target platform; then each needed stage
+built by the backend that can (`auto`: native without RUN, buildah with RUN, Linux only);
+then the final image pushed as a single manifest, base layers mounted rather than copied.
+A tag that already holds the built digest is left alone, so re-runs push nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from e2e_images.build.buildah import Buildah, BuildahRequest
+from e2e_images.build.dockerfile import (
+    BaseImageConfig,
+    ResolvedDockerfile,
+    list_context,
+    parse_dockerfile,
+    resolve,
+)
+from e2e_images.build.gobuild import compile_payloads
+from e2e_images.build.native import AssemblyInputs, StageResult, assemble_stage
+from e2e_images.catalog import render_dockerfile
+from e2e_images.errors import BuildError, DockerfileError
+from e2e_images.oci import media_types as mt
+from e2e_images.oci.image import Image, MemoryBlobs
+from e2e_images.oci.layout import Layout
+from e2e_images.oci.models import ImagePlatform
+from e2e_images.oci.mutate import ImageParts, with_runtime
+from e2e_images.plan import BuildTarget
+from e2e_images.platforms import Platform, build_platform
+from e2e_images.registry.pool import ClientPool
+from e2e_images.registry.reference import parse_reference
+
+__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time"]
+
+BACKENDS = ("auto", "native", "buildah")
+_ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
+
+
+def iso_time(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@dataclass
+class BuildEnv:
+    """What every target build shares: registries, caches, the clock, the backends."""
+
+    pool: ClientPool
+    cache: Path
+    epoch: int
+    fetch_url: object  # build.fetch.UrlFetcher (a callable (url, checksum) -> bytes)
+    mirror_url: object = None  # callable(url) -> url, for ADD lines handed to buildah
+    backend: str = "auto"
+    insecure_hosts: tuple[str, ...] = ()  # plain-HTTP registries buildah may pull from
+    _buildah: Buildah | None = field(default=None, repr=False)
+
+    def buildah(self) -> Buildah:
+        if self._buildah is None:
+            self._buildah = Buildah(self.cache / "buildah", mirrors=self.pool.mirrors,
+                                    insecure_hosts=self.insecure_hosts)
+        return self._buildah
+
+
+@dataclass(frozen=True, slots=True)
+class TargetBuild:
+    target: BuildTarget
+    digest: str
+    backend: str
+    bytes_pushed: int
+    seconds: float
+    pushed: bool  # False: the tag already held this digest
+
+
+def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
+    ctx = env.cache / "contexts" / target.id
+    if ctx.exists():
+        shutil.rmtree(ctx)
+    shutil.copytree(target.context, ctx, symlinks=True)
+    compile_payloads(target.go, target.context, target.platform, ctx, env.cache)
+    return ctx
+
+
+def _want(platform: ImagePlatform | Platform) -> ImagePlatform:
+    if isinstance(platform, ImagePlatform):
+        return platform
+    return ImagePlatform(platform.os, platform.arch, platform.oci_variant,
+                         platform.os_version or "")
+
+
+def _resolve(target: BuildTarget, env: BuildEnv, text: str) -> ResolvedDockerfile:
+    def base_config(ref: str, platform: Platform) -> BaseImageConfig:
+        config = env.pool.image(ref, _want(platform)).config
+        env_pairs = tuple(tuple(e.split("=", 1)) for e in config.runtime.get("Env") or ()
+                          if "=" in e)
+        return BaseImageConfig(env=env_pairs,  # type: ignore[arg-type]
+                               workdir=str(config.runtime.get("WorkingDir") or ""),
+                               user=str(config.runtime.get("User") or ""),
+                               shell=tuple(config.runtime.get("Shell") or ()))
+
+    return resolve(parse_dockerfile(text, str(target.dockerfile)),
+                   build_args=dict(target.build_args), target=target.platform,
+                   build=build_platform(), base_config=base_config)
+
+
+def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv) -> Path:
+    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror."""
+    if env.mirror_url is not None:
+        text = _ADD_URL.sub(lambda m: m.group(1) + env.mirror_url(m.group(2)), text)
+    path = ctx / ".e2e-images.Dockerfile"
+    path.write_text(text)
+    return path
+
+
+def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, stage_index: int,
+                   resolved: ResolvedDockerfile) -> StageResult:
+    stage = resolved.stages[stage_index]
+    layout_dir = env.cache / "stages" / target.id / str(stage_index)
+    if layout_dir.exists():
+        shutil.rmtree(layout_dir)
+    Layout.init(layout_dir)
+    request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
+                             env.epoch, target_stage=stage.name or str(stage_index),
+                             build_args=dict(target.build_args))
+    env.buildah().build(request, f"oci:{layout_dir}:stage")
+    image = Layout(layout_dir).image("stage")
+    assert isinstance(image, Image)
+    return StageResult(ImageParts(image.manifest, image.config), MemoryBlobs(), image)
+
+
+def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> tuple[str, int, bool]:
+    ref = parse_reference(target.tag)
+    client = env.pool.client(ref.registry)
+    manifest = result.parts.manifest
+    current = client.head_manifest(ref.repository, ref.ref)
+    if current is not None and current.digest == manifest.digest:
+        return manifest.digest, 0, False
+    base = parse_reference(result.base_ref) if result.base_ref else None
+    mount_from = base.repository if base and base.registry == ref.registry else None
+    source = result.source
+    pushed = 0
+    for blob in (*manifest.layers, manifest.config):
+        if client.blob_exists(ref.repository, blob.digest):
+            continue
+        if mount_from and blob.digest not in result.written and client.mount_blob(
+                ref.repository, blob.digest, mount_from):
+            continue
+        if blob is manifest.config:
+            client.push_blob(ref.repository, result.parts.config.raw, digest=blob.digest)
+            pushed += blob.size
+            continue
+        if mt.is_foreign(blob.media_type) and blob.urls:
+            continue  # lives at its urls, not in any registry
+        with source.open_blob(blob.digest) as stream:
+            client.push_blob(ref.repository, stream, digest=blob.digest, size=blob.size)
+        pushed += blob.size
+    client.put_manifest(ref.repository, ref.ref, manifest.raw, manifest.media_type)
+    return manifest.digest, pushed, True
+
+
+def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
+    """Build `target` and push it to its tag; raises BuildError / DockerfileError."""
+    started = time.monotonic()
+    if env.backend not in BACKENDS:
+        raise BuildError(f"unknown builder {env.backend!r} (one of {', '.join(BACKENDS)})")
+    ctx = _stage_context(target, env)
+    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    resolved = _resolve(target, env, text)
+    final = resolved.final
+    use_buildah = env.backend == "buildah" or (env.backend == "auto" and final.has_run)
+    if use_buildah and not target.platform.is_windows and env.backend != "native":
+        request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, target.platform,
+                                 env.epoch, build_args=dict(target.build_args),
+                                 labels=dict(target.labels))
+        tag = parse_reference(target.tag)
+        before = env.pool.client(tag.registry).head_manifest(tag.repository, tag.ref)
+        digest = env.buildah().build(request, f"docker://{target.tag}")
+        return TargetBuild(target, digest, "buildah", -1, time.monotonic() - started,
+                           before is None or before.digest != digest)
+    results: dict[int, StageResult] = {}
+    names = {s.name: s.index for s in resolved.stages if s.name}
+    with tempfile.TemporaryDirectory(prefix="e2e-native-"):
+        for index in sorted(resolved.needed):
+            stage = resolved.stages[index]
+            if stage.has_run and not stage.platform.is_windows and env.backend != "native":
+                results[index] = _buildah_stage(target, env, text, ctx, index, resolved)
+                continue
+            inputs = AssemblyInputs(
+                context=list_context(ctx), epoch=env.epoch, created=iso_time(env.epoch),
+                stages=results, stage_names=names,
+                image=lambda ref, p: (env.pool.image(ref, p), str(env.pool.resolve(ref))),
+                fetch_url=env.fetch_url,  # type: ignore[arg-type]
+                dockerfile=str(target.dockerfile))
+            results[index] = assemble_stage(stage, inputs)
+    result = results[resolved.target]
+    labelled = with_runtime(result.parts, {"Labels": dict(target.labels)},
+                            created=iso_time(env.epoch))
+    result = StageResult(labelled, result.written, result.base, result.base_ref)
+    result.written.add(labelled.config.raw)
+    if not final.has_run:
+        _check_platform(target, labelled)
+    digest, pushed_bytes, pushed = _push(target, env, result)
+    backend = "native" if not any(resolved.stages[i].has_run for i in resolved.needed) \
+        else "native+buildah"
+    return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
+                       pushed)
+
+
+def _check_platform(target: BuildTarget, parts: ImageParts) -> None:
+    """The image must be what its tag says: a Linux image for linux/amd64/1809 keys."""
+    p = parts.config.platform
+    if (p.os, p.architecture) != (target.platform.os, target.platform.arch):
+        raise DockerfileError(
+            f"the final stage builds {p.os}/{p.architecture}, but the target is "
+            f"{target.platform.key}", path=str(target.dockerfile),
+            hint="use FROM --platform only on helper stages")

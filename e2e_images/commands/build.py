@@ -1,0 +1,84 @@
+"""`e2e-images build`: build, push and list every planned target; a table at the end."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from e2e_images.build.builder import BACKENDS
+from e2e_images.commands._common import add_catalog_arguments, filters_from
+from e2e_images.oci import media_types as mt
+from e2e_images.pipeline import RunReport, build_plan
+from e2e_images.session import default_cache, open_session
+from e2e_images.workspace import load_plan, source_date_epoch
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_catalog_arguments(parser, registry_default=None)
+    parser.add_argument("--builder", choices=BACKENDS, default="auto",
+                        help="auto: native for stages without RUN, buildah otherwise")
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="targets built at once")
+    parser.add_argument("--mirrors", metavar="FILE",
+                        help="YAML map of upstream registries to mirrors (with --registry)")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="Go, buildah and staging caches (default: ~/.cache/e2e-images)")
+    parser.add_argument("--docker-list", action="store_true",
+                        help="push Docker manifest lists instead of OCI indexes")
+
+
+def print_report(report: RunReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="build results")
+    for column in ("target", "result", "digest", "bytes pushed", "seconds"):
+        table.add_column(column, overflow="fold")
+    for t in report.targets:
+        if t.build is not None:
+            b = t.build
+            pushed = "-" if b.bytes_pushed < 0 else f"{b.bytes_pushed:,}"
+            table.add_row(t.target.id, "built" if b.pushed else "unchanged", b.digest[:19],
+                          pushed, f"{b.seconds:.1f}")
+        else:
+            table.add_row(t.target.id, "[red]failed[/]" if t.error else "[yellow]skipped[/]",
+                          "", "", "")
+    for i in report.images:
+        status = (i.published.index.digest[:19] if i.published else
+                  i.error or "per-platform tags only")
+        table.add_row(f"{i.image.list_tag.rsplit('/', 1)[-1]} (list)",
+                      "[red]failed[/]" if i.error else "listed", status, "", "")
+    Console(width=max(120, Console().width)).print(table)
+
+
+def run(args: argparse.Namespace) -> int:
+    images = Path(args.images_dir)
+    cache = args.cache_dir or default_cache()
+    epoch = source_date_epoch(images)
+    lock = threading.Lock()
+
+    def progress(kind: str, subject: object, detail: str) -> None:
+        name = getattr(subject, "id", None) or subject.spec.dir  # type: ignore[attr-defined]
+        if kind in ("start", "done") or (kind == "list" and not detail.startswith("sha")):
+            line = f"{kind:5} {name} {detail[:19] if kind == 'done' else detail}"
+        else:
+            line = f"{kind:5} {name} {detail}"
+        with lock:
+            print(line, file=sys.stderr, flush=True)
+
+    with open_session(registry=args.registry, cache=cache, epoch=epoch, backend=args.builder,
+                      mirrors_file=args.mirrors) as session:
+        plan = load_plan(images, session.registry, filters_from(args))
+        where = "embedded registry (hermetic stand-ins)" if session.hermetic else "registry"
+        print(f"building {len(plan.targets())} targets of {len(plan.images)} images into "
+              f"{where} {session.registry}", file=sys.stderr)
+        report = build_plan(plan, session.env, jobs=args.jobs, progress=progress,
+                            list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list
+                            else mt.OCI_INDEX)
+    print_report(report)
+    failed = [t for t in report.targets if t.build is None]
+    if failed or not report.ok:
+        print(f"{len(failed)} of {len(report.targets)} targets not built", file=sys.stderr)
+        return 1
+    return 0

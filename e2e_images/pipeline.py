@@ -1,0 +1,128 @@
+"""Build a whole plan, then publish its lists: dependency levels in order, the targets of a
+level in parallel.
+
+A target that fails does not stop the others; its image gets no manifest list and the images
+built on it are skipped (their base would be missing). A list is pushed only after all its
+children are built and confirmed, so an interrupted run never leaves a list pointing at a
+missing child, and a re-run completes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from e2e_images.build.builder import BuildEnv, TargetBuild, build_target
+from e2e_images.errors import E2EImagesError
+from e2e_images.oci import media_types as mt
+from e2e_images.plan import BuildTarget, ImagePlan, Plan
+from e2e_images.publish.manifest_list import PublishedList, publish_list
+from e2e_images.registry.reference import parse_reference
+
+__all__ = ["ImageOutcome", "RunReport", "TargetOutcome", "build_plan", "levels"]
+
+Progress = Callable[[str, BuildTarget | ImagePlan, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOutcome:
+    target: BuildTarget
+    build: TargetBuild | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOutcome:
+    image: ImagePlan
+    published: PublishedList | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    targets: tuple[TargetOutcome, ...]
+    images: tuple[ImageOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(t.build is not None for t in self.targets) and \
+            all(i.error is None for i in self.images)
+
+
+def levels(plan: Plan) -> list[list[ImagePlan]]:
+    """Images grouped so each depends only on images of earlier groups."""
+    depth: dict[str, int] = {}
+    for image in plan.images:  # plan order is already topological
+        deps = [depth[d] for d in image.depends_on if d in depth]
+        depth[image.spec.dir] = 1 + max(deps, default=-1)
+    out: list[list[ImagePlan]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for image in plan.images:
+        out[depth[image.spec.dir]].append(image)
+    return out
+
+
+def _quiet(kind: str, subject: BuildTarget | ImagePlan, detail: str) -> None:
+    pass
+
+
+def build_plan(plan: Plan, env: BuildEnv, *, jobs: int = 2, progress: Progress = _quiet,
+               list_media_type: str = mt.OCI_INDEX) -> RunReport:
+    outcomes: dict[str, TargetOutcome] = {}
+    images: list[ImageOutcome] = []
+    failed: set[str] = set()
+
+    def one(target: BuildTarget) -> TargetOutcome:
+        progress("start", target, "")
+        try:
+            result = build_target(target, env)
+        except E2EImagesError as exc:
+            progress("fail", target, str(exc))
+            return TargetOutcome(target, error=str(exc))
+        progress("done", target, result.digest)
+        return TargetOutcome(target, build=result)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for level in levels(plan):
+            runnable, blocked = [], []
+            for image in level:
+                missing = [d for d in image.depends_on if d in failed]
+                (blocked if missing else runnable).append((image, missing))
+            for image, missing in blocked:
+                failed.add(image.spec.dir)
+                why = f"not built: depends on failed {', '.join(missing)}"
+                for target in image.targets:
+                    outcomes[target.id] = TargetOutcome(target, skipped=why)
+                    progress("skip", target, why)
+                images.append(ImageOutcome(image, error=why))
+            futures = {t.id: pool.submit(one, t) for image, _ in runnable for t in image.targets}
+            for image, _ in runnable:
+                results = [futures[t.id].result() for t in image.targets]
+                outcomes.update((r.target.id, r) for r in results)
+                if any(r.build is None for r in results):
+                    failed.add(image.spec.dir)
+                    images.append(ImageOutcome(image, error="a target failed; no list pushed"))
+                    continue
+                if not image.has_list:
+                    progress("list", image, "per-platform tags only (entries not distinct)")
+                    images.append(ImageOutcome(image))
+                    continue
+                images.append(_publish(image, env, list_media_type, progress))
+                if images[-1].published is None:
+                    failed.add(image.spec.dir)
+    return RunReport(tuple(outcomes[t.id] for t in plan.targets() if t.id in outcomes),
+                     tuple(images))
+
+
+def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progress
+             ) -> ImageOutcome:
+    client = env.pool.client(parse_reference(image.list_tag).registry)
+    try:
+        published = publish_list(client, image.list_tag, [t.tag for t in image.targets],
+                                 media_type=media_type)
+    except E2EImagesError as exc:
+        progress("fail", image, str(exc))
+        return ImageOutcome(image, error=str(exc))
+    progress("list", image, published.index.digest)
+    return ImageOutcome(image, published=published)

@@ -1,0 +1,1 @@
+"""Manifest lists, mirroring and promotion: everything that writes lists and moves tags."""

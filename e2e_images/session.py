@@ -1,0 +1,84 @@
+"""What a build run needs around it: registries, the upstream mirror map, artifacts, caches.
+
+Two shapes, one `BuildEnv`: the embedded default (a registry on loopback seeded with the
+hermetic stand-ins, and the artifact mirror for `ADD <url>`), or a given registry with the
+user's mirror map and real downloads. The CLI opens a whole session; the pytest plugin shares
+one registry across workers and builds the env per worker with `build_env`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from e2e_images.build.builder import BuildEnv
+from e2e_images.build.fetch import UrlFetcher
+from e2e_images.registry import mirrors
+from e2e_images.registry.pool import ClientPool
+
+__all__ = ["EMBEDDED_NAMESPACE", "Session", "artifact_mirror", "build_env", "default_cache",
+           "open_session"]
+
+EMBEDDED_NAMESPACE = "e2e-test-images"
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("E2E_IMAGES_CACHE") or Path.home() / ".cache" / "e2e-images")
+
+
+@contextmanager
+def artifact_mirror(directory: Path) -> Iterator[object]:
+    """The hermetic artifact mirror: stand-in downloads, pinned, served on loopback."""
+    from e2e_images.hermetic.artifacts import ArtifactMirror, write_standin_artifacts
+
+    write_standin_artifacts(directory)
+    with ArtifactMirror(directory) as mirror:
+        yield mirror
+
+
+def build_env(pool: ClientPool, *, registry: str, cache: Path, epoch: int, backend: str,
+              artifacts: object | None = None) -> BuildEnv:
+    host = registry.split("/", 1)[0]
+    insecure = (host,) if host.startswith(("127.", "localhost")) else ()
+    if artifacts is not None:
+        fetcher = UrlFetcher(mirror_url=artifacts.url_for,  # type: ignore[attr-defined]
+                             pinned_sha256=artifacts.sha256_for)  # type: ignore[attr-defined]
+        mirror_url = artifacts.url_for  # type: ignore[attr-defined]
+    else:
+        fetcher, mirror_url = UrlFetcher(), None
+    return BuildEnv(pool=pool, cache=cache, epoch=epoch, fetch_url=fetcher,
+                    mirror_url=mirror_url, backend=backend, insecure_hosts=insecure)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    registry: str  # host[/namespace] targets are pushed to
+    env: BuildEnv
+    hermetic: bool
+
+
+@contextmanager
+def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str = "auto",
+                 mirrors_file: str | None = None, storage: Path | None = None
+                 ) -> Iterator[Session]:
+    """`registry=None`: the embedded default, stopped when the session closes."""
+    with ExitStack() as stack:
+        if registry:
+            pool = ClientPool(mirrors=mirrors.load(mirrors_file) if mirrors_file else None)
+            yield Session(registry.rstrip("/"), build_env(
+                pool, registry=registry, cache=cache, epoch=epoch, backend=backend), False)
+            return
+        from e2e_images.hermetic.standins import seed_host
+        from e2e_images.registry.embedded import EmbeddedRegistry
+
+        base = storage or cache / "embedded-registry"
+        embedded = stack.enter_context(EmbeddedRegistry(base, storage=base / "storage"))
+        mirror_map, _ = seed_host(embedded.host)
+        artifacts = stack.enter_context(artifact_mirror(cache / "artifacts"))
+        target = f"{embedded.host}/{EMBEDDED_NAMESPACE}"
+        yield Session(target, build_env(ClientPool(mirrors=mirror_map), registry=target,
+                                        cache=cache, epoch=epoch, backend=backend,
+                                        artifacts=artifacts), True)
