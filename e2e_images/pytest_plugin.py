@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from e2e_images.build.builder import BuildEnv
 from e2e_images.errors import E2EImagesError
+from e2e_images.oci.image import Image
+from e2e_images.oci.models import Index
 from e2e_images.plan import BuildTarget, Filters, ImagePlan, Plan
 from e2e_images.platforms import LINUX_ARCHES
 from e2e_images.registry.mirrors import MirrorMap
@@ -30,7 +33,6 @@ __all__ = ["TargetResult"]
 # Collection needs tags before any registry runs; ids and marks do not depend on it.
 COLLECTION_REGISTRY = "registry.invalid/e2e-test-images"
 _PLAN_KEY = pytest.StashKey[Plan]()
-EMBEDDED_NAMESPACE = "e2e-test-images"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="image directories (or all-conformance); repeatable, comma-separated")
     group.addoption("--windows-versions", default="",
                     help="only these Windows releases, comma-separated (e.g. 1809,ltsc2022)")
+    group.addoption("--builder", default="auto", choices=("auto", "native", "buildah"),
+                    help="auto: native for stages without RUN, buildah otherwise")
+    group.addoption("--cache-dir", default=None,
+                    help="build caches (default: $E2E_IMAGES_CACHE or ~/.cache/e2e-images)")
     group.addoption("--mirrors", default=None, metavar="FILE",
                     help="YAML map of upstream registry prefixes to mirrors, used with "
                          "--registry; the embedded default mirrors the hermetic stand-ins")
@@ -143,6 +149,7 @@ def e2e_registry(pytestconfig: pytest.Config, e2e_shared_dir: Path) -> Iterator[
         yield given.rstrip("/")
         return
     from e2e_images.registry.embedded import shared_registry
+    from e2e_images.session import EMBEDDED_NAMESPACE
 
     registry = shared_registry(e2e_shared_dir / "embedded-registry")
     try:
@@ -178,6 +185,7 @@ def e2e_clients(e2e_upstream: MirrorMap) -> ClientPool:
     return ClientPool(mirrors=e2e_upstream)
 
 
+
 @pytest.fixture(scope="session")
 def e2e_results(e2e_shared_dir: Path) -> SharedResults:
     return SharedResults(e2e_shared_dir / "e2e-results")
@@ -196,9 +204,73 @@ def image_plan(request: pytest.FixtureRequest, e2e_plan: Plan) -> ImagePlan:
 
 
 @pytest.fixture(scope="session")
-def built_target(build_target: BuildTarget, e2e_results: SharedResults) -> TargetResult:
-    """The target produced once across all workers. For now producing means planning:
-    building and pushing arrive with the builder."""
-    record = e2e_results.get_or_produce(build_target.id, lambda: {"reference": build_target.tag,
-                                                                  "digest": None})
-    return TargetResult(build_target, record["reference"], record["digest"])
+def e2e_build_env(pytestconfig: pytest.Config, e2e_registry: str, e2e_clients: ClientPool,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildEnv]:
+    """Per worker: the builder's environment (artifact mirror on the hermetic default)."""
+    from e2e_images.session import artifact_mirror, build_env, default_cache
+    from e2e_images.workspace import source_date_epoch
+
+    cache = Path(pytestconfig.getoption("cache_dir") or default_cache())
+    epoch = source_date_epoch(images_dir(pytestconfig))
+    backend = pytestconfig.getoption("builder")
+    if pytestconfig.getoption("registry"):
+        yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
+                        backend=backend)
+        return
+    with artifact_mirror(tmp_path_factory.mktemp("artifacts")) as artifacts:
+        yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
+                        backend=backend, artifacts=artifacts)
+
+
+def produce_target(target: BuildTarget, plan: Plan, results: SharedResults,
+                   env: BuildEnv) -> TargetResult:
+    """Build `target` once per run, after the targets it builds on (each also once)."""
+    from e2e_images.build.builder import build_target as build
+
+    def produce() -> dict[str, object]:
+        for needed in plan.prerequisites(target):
+            produce_target(needed, plan, results, env)
+        return {"reference": target.tag, "digest": build(target, env).digest}
+
+    record = results.get_or_produce(target.id, produce)
+    return TargetResult(target, str(record["reference"]), str(record["digest"]))
+
+
+@pytest.fixture(scope="session")
+def built_target(build_target: BuildTarget, e2e_plan: Plan, e2e_results: SharedResults,
+                 e2e_build_env: BuildEnv) -> TargetResult:
+    """The target built and pushed, once across all workers."""
+    return produce_target(build_target, e2e_plan, e2e_results, e2e_build_env)
+
+
+@pytest.fixture(scope="session")
+def built_image(built_target: TargetResult, e2e_clients: ClientPool) -> Image:
+    """The pushed image, read lazily (layers are fetched only when a check opens them)."""
+    return e2e_clients.image(f"{built_target.reference.rsplit(':', 1)[0]}@"
+                             f"{built_target.digest}")
+
+
+@pytest.fixture(scope="session")
+def built_list(image_plan: ImagePlan, e2e_plan: Plan, e2e_results: SharedResults,
+               e2e_build_env: BuildEnv, e2e_clients: ClientPool) -> Index | None:
+    """The image's manifest list, pushed once every child is built (None: per-platform tags
+    only, see `ImagePlan.has_list`)."""
+    from e2e_images.publish.manifest_list import publish_list
+    from e2e_images.registry.reference import parse_reference
+
+    for target in image_plan.targets:
+        produce_target(target, e2e_plan, e2e_results, e2e_build_env)
+    if not image_plan.has_list:
+        return None
+    ref = parse_reference(image_plan.list_tag)
+    client = e2e_clients.client(ref.registry)
+
+    def publish() -> dict[str, object]:
+        published = publish_list(client, image_plan.list_tag,
+                                 [t.tag for t in image_plan.targets])
+        return {"digest": published.index.digest}
+
+    digest = str(e2e_results.get_or_produce(f"list-{image_plan.spec.dir}", publish)["digest"])
+    index = client.get_manifest(ref.repository, digest)
+    assert isinstance(index, Index)
+    return index

@@ -8,6 +8,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from upstream_tree import make_tiny_tree
+
 from e2e_images.workspace import load_plan
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -58,28 +60,30 @@ def test_bad_catalog_is_a_usage_error(pytester, upstream_tree):
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def test_each_target_is_produced_once_across_workers(pytester, upstream_tree, tmp_path):
+def test_each_target_is_produced_once_across_workers(pytester, tmp_path):
+    tree = make_tiny_tree(tmp_path / "images")
     pytester.makepyfile(
         """
         def test_a(built_target):
             assert built_target.reference == built_target.target.tag
+            assert built_target.digest.startswith("sha256:")
 
-        def test_b(built_target):
-            assert built_target.digest is None
+        def test_b(built_image, built_target):
+            assert built_image.digest == built_target.digest
 
         def test_c(build_target, built_target):
             assert built_target.target is build_target
         """
     )
     basetemp = tmp_path / "basetemp"
-    result = pytester.runpytest_subprocess("--images-dir", str(upstream_tree), "-n", "4",
-                                           "-p", "xdist", f"--basetemp={basetemp}",
-                                           "-p", "no:randomly")
-    n_targets = len(load_plan(upstream_tree, "x.invalid").targets())
+    result = pytester.runpytest_subprocess("--images-dir", str(tree), "-n", "4", "-p", "xdist",
+                                           f"--basetemp={basetemp}",
+                                           f"--cache-dir={tmp_path / 'cache'}")
+    n_targets = len(load_plan(tree, "x.invalid").targets())
     result.assert_outcomes(passed=3 * n_targets)
     produced = (basetemp / "e2e-results" / "produced.log").read_text().split()
-    counts = Counter(produced)
-    assert len(counts) == n_targets
+    counts = Counter(p for p in produced if p != "hermetic-upstream")
+    assert len(counts) == n_targets == 5
     assert set(counts.values()) == {1}, [k for k, v in counts.items() if v > 1]
 
 

@@ -77,3 +77,27 @@ def make_upstream_tree(root: Path) -> Path:
     write(d / "BASEIMAGE", "linux/amd64=centos:8\nlinux/arm64=centos:8\n")
     write(d / "Dockerfile", "ARG BASEIMAGE\nFROM $BASEIMAGE\n")
     return root
+
+
+def make_tiny_tree(root: Path) -> Path:
+    """A catalog that really builds, fast and natively: `base` from scratch for two arches,
+    `top` on `base` through REGISTRY, and `win` on the nanoserver stand-in."""
+    root.mkdir(parents=True, exist_ok=True)
+    d = root / "base"
+    write(d / "VERSION", "1.0\n")
+    write(d / "BASEIMAGE", "linux/amd64=scratch\nlinux/arm64=scratch\n")
+    write(d / "Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n")
+    write(d / "hello.txt", "hello\n")
+    d = root / "top"
+    write(d / "VERSION", "2.0\n")
+    write(d / "BASEIMAGE", "linux/amd64=REGISTRY/base:1.0-linux-amd64\n"
+          "linux/arm64=REGISTRY/base:1.0-linux-arm64\n")
+    write(d / "Dockerfile", 'ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY top.txt /top.txt\n'
+          'CMD ["/top.txt"]\n')
+    write(d / "top.txt", "top\n")
+    d = root / "win"
+    write(d / "VERSION", "3.0\n")
+    write(d / "BASEIMAGE", "windows/amd64/ltsc2022=mcr.microsoft.com/windows/nanoserver:ltsc2022\n")
+    write(d / "Dockerfile", "ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY hello.txt /hello/hello.txt\n")
+    write(d / "hello.txt", "hello windows\n")
+    return root
