@@ -31,8 +31,8 @@ from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
 from e2e_images.oci.layout import Layout
-from e2e_images.oci.models import ImagePlatform
-from e2e_images.oci.mutate import ImageParts, with_runtime
+from e2e_images.oci.models import ConfigFile, ImagePlatform, build_manifest
+from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform
 from e2e_images.registry.pool import ClientPool
@@ -41,6 +41,7 @@ from e2e_images.registry.reference import parse_reference
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time"]
 
 BACKENDS = ("auto", "native", "buildah")
+BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 _ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
 
 
@@ -131,7 +132,27 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     env.buildah().build(request, f"oci:{layout_dir}:stage")
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
-    return StageResult(ImageParts(image.manifest, image.config), MemoryBlobs(), image)
+    parts = _without_base_refs(ImageParts(image.manifest, image.config))
+    written = MemoryBlobs()
+    written.add(parts.config.raw)
+    base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
+    return StageResult(parts, written, image, base_ref)
+
+
+def _without_base_refs(parts: ImageParts) -> ImageParts:
+    """buildah notes `FROM <base ref>` in history and `org.opencontainers.image.base.name` on
+    the manifest, and the ref carries the registry's address: both dropped (the base digest
+    annotation stays), so the same sources give the same digests wherever they are built."""
+    history = [{k: v for k, v in h.items()
+                if not (k == "comment" and str(v).startswith("FROM "))}
+               for h in parts.config.history]
+    config = ConfigFile.build(parts.config.platform, parts.config.runtime,
+                              parts.config.diff_ids, history, parts.config.created)
+    m = parts.manifest
+    annotations = {k: v for k, v in m.annotations.items() if k != BASE_NAME_ANNOTATION}
+    manifest = build_manifest(m.config, m.layers, media_type=m.media_type,
+                              annotations=annotations)
+    return with_config(ImageParts(manifest, parts.config), config)
 
 
 def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> tuple[str, int, bool]:
@@ -172,23 +193,16 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
     ctx = _stage_context(target, env)
     text = render_dockerfile(target.dockerfile.read_text(), target.platform)
     resolved = _resolve(target, env, text)
-    final = resolved.final
-    use_buildah = env.backend == "buildah" or (env.backend == "auto" and final.has_run)
-    if use_buildah and not target.platform.is_windows and env.backend != "native":
-        request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, target.platform,
-                                 env.epoch, build_args=dict(target.build_args),
-                                 labels=dict(target.labels))
-        tag = parse_reference(target.tag)
-        before = env.pool.client(tag.registry).head_manifest(tag.repository, tag.ref)
-        digest = env.buildah().build(request, f"docker://{target.tag}")
-        return TargetBuild(target, digest, "buildah", -1, time.monotonic() - started,
-                           before is None or before.digest != digest)
+    if env.backend == "buildah" and target.platform.is_windows:
+        raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
+                         "writes Linux-layout layers)", hint="use --builder auto or native")
     results: dict[int, StageResult] = {}
     names = {s.name: s.index for s in resolved.stages if s.name}
     with tempfile.TemporaryDirectory(prefix="e2e-native-"):
         for index in sorted(resolved.needed):
             stage = resolved.stages[index]
-            if stage.has_run and not stage.platform.is_windows and env.backend != "native":
+            buildah = stage.has_run or env.backend == "buildah"
+            if buildah and not stage.platform.is_windows and env.backend != "native":
                 results[index] = _buildah_stage(target, env, text, ctx, index, resolved)
                 continue
             inputs = AssemblyInputs(
@@ -203,11 +217,11 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
                             created=iso_time(env.epoch))
     result = StageResult(labelled, result.written, result.base, result.base_ref)
     result.written.add(labelled.config.raw)
-    if not final.has_run:
-        _check_platform(target, labelled)
+    _check_platform(target, labelled)
     digest, pushed_bytes, pushed = _push(target, env, result)
-    backend = "native" if not any(resolved.stages[i].has_run for i in resolved.needed) \
-        else "native+buildah"
+    backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
+                else "native" for i in resolved.needed}
+    backend = "+".join(sorted(backends))
     return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
                        pushed)
 

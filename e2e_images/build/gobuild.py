@@ -69,8 +69,7 @@ def _go_env(platform: Platform, cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "CGO"))}
     env |= platform.go_env() | {"GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local",
                                 "GO111MODULE": "on"}
-    env.setdefault("GOCACHE", str(cache / "go-build"))
-    env.setdefault("HOME", str(cache))
+    env.setdefault("HOME", str(cache))  # Go's own build cache stays where the user keeps it
     return env
 
 

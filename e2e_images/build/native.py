@@ -47,7 +47,7 @@ from e2e_images.errors import DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerFS
 from e2e_images.oci.image import BlobSource, Image, MemoryBlobs
-from e2e_images.oci.models import Descriptor, ImagePlatform
+from e2e_images.oci.models import Descriptor, ImagePlatform, build_manifest
 from e2e_images.oci.mutate import (
     ImageParts,
     NewLayer,
@@ -318,8 +318,10 @@ def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
     platform = _oci_platform(stage, base)
     if base is None:
         parts = ImageParts.scratch(platform, created=inputs.created)
-    else:
-        parts = ImageParts(base.manifest, base.config)
+    else:  # the base's manifest annotations describe the base, not this image
+        m = base.manifest
+        parts = ImageParts(build_manifest(m.config, m.layers, media_type=m.media_type),
+                           base.config)
     if parts.config.platform != platform:
         parts = with_platform(parts, platform)
     written = MemoryBlobs()

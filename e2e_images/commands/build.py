@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 from pathlib import Path
@@ -26,6 +27,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Go, buildah and staging caches (default: ~/.cache/e2e-images)")
     parser.add_argument("--docker-list", action="store_true",
                         help="push Docker manifest lists instead of OCI indexes")
+    parser.add_argument("--storage", type=Path, default=None,
+                        help="the embedded registry's storage, kept between runs "
+                             "(default: under the cache dir)")
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="also write the results as JSON")
+
+
+def report_json(report: RunReport) -> dict[str, object]:
+    return {
+        "ok": report.ok,
+        "targets": [{
+            "id": t.target.id, "tag": t.target.tag,
+            "digest": t.build.digest if t.build else None,
+            "pushed": t.build.pushed if t.build else None,
+            "bytes_pushed": t.build.bytes_pushed if t.build else None,
+            "backend": t.build.backend if t.build else None,
+            "error": t.error, "skipped": t.skipped} for t in report.targets],
+        "lists": [{
+            "dir": i.image.spec.dir, "tag": i.image.list_tag,
+            "digest": i.published.index.digest if i.published else None,
+            "pushed": i.published.pushed if i.published else None,
+            "error": i.error} for i in report.images],
+    }
 
 
 def print_report(report: RunReport) -> None:
@@ -68,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     with open_session(registry=args.registry, cache=cache, epoch=epoch, backend=args.builder,
-                      mirrors_file=args.mirrors) as session:
+                      mirrors_file=args.mirrors, storage=args.storage) as session:
         plan = load_plan(images, session.registry, filters_from(args))
         where = "embedded registry (hermetic stand-ins)" if session.hermetic else "registry"
         print(f"building {len(plan.targets())} targets of {len(plan.images)} images into "
@@ -77,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
                             list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list
                             else mt.OCI_INDEX)
     print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
     failed = [t for t in report.targets if t.build is None]
     if failed or not report.ok:
         print(f"{len(failed)} of {len(report.targets)} targets not built", file=sys.stderr)
