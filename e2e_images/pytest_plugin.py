@@ -70,6 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
         *(f"{arch}: a target for the {arch} architecture" for arch in LINUX_ARCHES),
         "image(dir): the catalog image directory a target belongs to",
         "runtime: needs a running container engine",
+        "targets(image=None, os=None, arch=None): parametrise this test over the matching "
+        "targets only (image: a dir or a tuple of dirs; os/arch: a value or tuple)",
     ):
         config.addinivalue_line("markers", line)
 
@@ -115,9 +117,26 @@ def target_marks(target: BuildTarget) -> list[pytest.MarkDecorator]:
     return marks
 
 
+def _wanted(value: object, actual: str) -> bool:
+    return value is None or actual == value or (isinstance(value, tuple) and actual in value)
+
+
+def selected_targets(plan: Plan, marker: pytest.Mark | None) -> tuple[BuildTarget, ...]:
+    """All targets, or those a `targets(...)` marker names (Linux: per-release keys excluded
+    unless the marker asks for them by image)."""
+    if marker is None:
+        return plan.targets()
+    image, os_, arch = (marker.kwargs.get(k) for k in ("image", "os", "arch"))
+    return tuple(t for t in plan.targets()
+                 if _wanted(image, t.image_dir) and _wanted(os_, t.platform.os)
+                 and _wanted(arch, t.platform.arch)
+                 and (image is not None or not t.platform.release or t.platform.is_windows))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "build_target" in metafunc.fixturenames:
-        targets = collection_plan(metafunc.config).targets()
+        targets = selected_targets(collection_plan(metafunc.config),
+                                   metafunc.definition.get_closest_marker("targets"))
         metafunc.parametrize(
             "build_target",
             [pytest.param(t.id, id=t.id, marks=target_marks(t)) for t in targets],
@@ -201,6 +220,21 @@ def build_target(request: pytest.FixtureRequest, e2e_plan: Plan) -> BuildTarget:
 def image_plan(request: pytest.FixtureRequest, e2e_plan: Plan) -> ImagePlan:
     wanted: str = request.param
     return next(i for i in e2e_plan.images if i.spec.dir == wanted)
+
+
+@pytest.fixture(scope="session")
+def e2e_docker() -> Iterator[object]:
+    """A docker-py client to the engine `hack/services.sh up` starts (or one already there)."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except Exception as exc:  # no engine: genuinely absent, say why
+        pytest.skip(f"no Docker engine answers ({type(exc).__name__}); "
+                    "run hack/services.sh up as root")
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

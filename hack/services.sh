@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start or stop the host services the tests need: `hack/services.sh up|down`.
 #  - binfmt: qemu-user-static handlers for foreign-arch RUN and runtime checks. `up` mounts
-#    binfmt_misc if needed and enables the qemu entries; it records what it changed in
-#    .cache/services so `down` undoes only that.
+#    binfmt_misc if needed and enables the qemu entries.
+#  - dockerd: the engine the runtime checks use, started if none answers on the default socket.
+# Each records what it changed in .cache/services, so `down` undoes only that.
 # The embedded registry is not a service here: the test session starts and stops its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +41,36 @@ binfmt_down() {
   fi
 }
 
+dockerd_up() {
+  if docker version >/dev/null 2>&1; then
+    echo "services: docker engine already running"; return 0
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "services: no docker engine, and not root to start one" >&2; return 0
+  fi
+  dockerd --pidfile "$PWD/$state/dockerd.pid" >"$state/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    if docker version >/dev/null 2>&1; then
+      touch "$state/dockerd-started"; echo "services: dockerd started"; return 0
+    fi
+    sleep 0.5
+  done
+  echo "services: dockerd did not start; last lines of $state/dockerd.log:" >&2
+  tail -5 "$state/dockerd.log" >&2
+  return 1
+}
+
+dockerd_down() {
+  if [[ -f $state/dockerd-started && -f $state/dockerd.pid ]]; then
+    pid=$(cat "$state/dockerd.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    rm -f "$state/dockerd-started"
+  fi
+}
+
 case "${1:-}" in
-  up) binfmt_up ;;
-  down) binfmt_down ;;
+  up) binfmt_up && dockerd_up ;;
+  down) dockerd_down; binfmt_down ;;
   *) echo "usage: hack/services.sh up|down" >&2; exit 2 ;;
 esac
