@@ -7,7 +7,6 @@ so nothing here reads the clock, the user or the host: times come from `STANDIN_
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from e2e_images.build.linux_layer import LayerEntry, write_layer
 from e2e_images.build.windows_layer import LayerInfo
 from e2e_images.hermetic import StandinError
 from e2e_images.oci import media_types as mt
-from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.image import MemoryBlobs
 from e2e_images.oci.models import (
     ConfigFile,
     Descriptor,
@@ -44,38 +43,35 @@ STANDIN_CREATED = "2024-01-01T00:00:00Z"
 STANDIN_MARKER = b"E2E-IMAGES STAND-IN"
 
 
-class BlobStore:
-    """Blobs by digest, in memory or (for large layers) in files; a BlobSource."""
+class BlobStore(MemoryBlobs):
+    """MemoryBlobs plus blobs kept in files, for the large stand-in layers."""
 
     def __init__(self) -> None:
-        self._mem: dict[str, bytes] = {}
+        super().__init__()
         self._files: dict[str, tuple[Path, int]] = {}
-
-    def add(self, data: bytes) -> str:
-        digest = sha256_digest(data)
-        self._mem[digest] = data
-        return digest
 
     def add_file(self, path: Path, digest: str, size: int) -> None:
         self._files[digest] = (path, size)
 
     def size(self, digest: str) -> int:
-        if digest in self._mem:
-            return len(self._mem[digest])
-        return self._files[digest][1]
+        if digest in self._files:
+            return self._files[digest][1]
+        with super().open_blob(digest) as f:
+            return len(f.read())
 
     def open_blob(self, digest: str) -> BinaryIO:
-        if digest in self._mem:
-            return io.BytesIO(self._mem[digest])
         if digest in self._files:
             return self._files[digest][0].open("rb")
-        raise StandinError(f"blob {digest} is not in the stand-in set")
+        try:
+            return super().open_blob(digest)
+        except KeyError:
+            raise StandinError(f"blob {digest} is not in the stand-in set") from None
 
     def __contains__(self, digest: object) -> bool:
-        return digest in self._mem or digest in self._files
+        return digest in self._files or super().__contains__(digest)
 
     def __len__(self) -> int:
-        return len(self._mem) + len(self._files)
+        return len(self._files) + super().__len__()
 
 
 def linux_layer(store: BlobStore, entries: Iterable[LayerEntry], *,
