@@ -113,3 +113,21 @@ def test_reference_to_other_version_is_not_an_edge(upstream_tree):
     catalog = load_catalog(upstream_tree)
     plan = make_plan(catalog, STAGING, dockerfiles=read_dockerfiles(catalog))
     assert next(i for i in plan.images if i.spec.dir == "kitten").depends_on == ()
+
+
+def test_project_catalog_build_order():
+    """The catalog: the servercore cache before busybox, busybox before agnhost, agnhost
+    before kitten and nautilus (plan --json, as CI scripts read it)."""
+    from pathlib import Path
+
+    images = Path(__file__).resolve().parents[1] / "images"
+    data = plan_json(images)
+    order = [i["dir"] for i in data["images"]]
+    assert order.index("windows-servercore-cache") < order.index("busybox")
+    assert order.index("busybox") < order.index("agnhost")
+    assert order.index("agnhost") < min(order.index("kitten"), order.index("nautilus"))
+    names = {i["dir"]: i["name"] for i in data["images"]}
+    assert names["httpd-new"] == "httpd" and names["nginx-new"] == "nginx"
+    assert {i["dir"]: i["has_list"] for i in data["images"]}["windows-servercore-cache"] is False
+    for image in data["images"]:
+        assert (images / image["dir"] / "OWNERS").is_file()
