@@ -117,6 +117,14 @@ def target_marks(target: BuildTarget) -> list[pytest.MarkDecorator]:
     return marks
 
 
+def image_marks(image: ImagePlan) -> list[pytest.MarkDecorator]:
+    """A list belongs to the Windows build if it has a Windows-build target, and to Linux if
+    it has a Linux one: `-k windows` verifies exactly the lists of the Windows build."""
+    marks = {m.name: m for t in image.targets for m in target_marks(t)
+             if m.name in ("windows", "linux")}
+    return [pytest.mark.image(image.spec.dir), *marks.values()]
+
+
 def _wanted(value: object, actual: str) -> bool:
     return value is None or actual == value or (isinstance(value, tuple) and actual in value)
 
@@ -146,8 +154,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         images = collection_plan(metafunc.config).images
         metafunc.parametrize(
             "image_plan",
-            [pytest.param(i.spec.dir, id=i.spec.dir.replace("/", "-"),
-                          marks=[pytest.mark.image(i.spec.dir)]) for i in images],
+            [pytest.param(i.spec.dir, id=f"{i.spec.dir.replace('/', '-')}-list",
+                          marks=image_marks(i)) for i in images],
             indirect=True, scope="session",
         )
 
