@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("e2e_images.commands.plan", "show the build matrix of a catalog"),
     "build": ("e2e_images.commands.build", "build, push and list every planned target"),
     "registry": ("e2e_images.commands.registry", "run the embedded registry"),
+    "verify": ("e2e_images.commands.verify", "run the static checks on images and lists"),
+    "mirror": ("e2e_images.commands.mirror", "copy upstream images into staging (staging-only)"),
+    "promote": ("e2e_images.commands.promote", "propose (and with --confirm copy) verified lists"),
+    "gate": ("e2e_images.commands.gate", "build, verify, report and propose promotion (CI)"),
 }
 
 

@@ -191,11 +191,11 @@ def e2e_upstream(pytestconfig: pytest.Config, e2e_registry: str,
     """How upstream references are reached: the --mirrors map with --registry, else the
     hermetic stand-ins, seeded once per run into the embedded registry."""
     from e2e_images.hermetic.standins import mirror_map_for, seed_host
-    from e2e_images.registry import mirrors
+    from e2e_images.registry import mirrors, repo_list
 
     if pytestconfig.getoption("registry"):
         path = pytestconfig.getoption("mirrors")
-        return mirrors.load(path) if path else mirrors.MirrorMap()
+        return repo_list.load(path) if path else mirrors.MirrorMap()
     host = e2e_registry.split("/", 1)[0]
     e2e_results.get_or_produce("hermetic-upstream", lambda: {
         str(r.mirrored): r.digest for r in seed_host(host)[1]})

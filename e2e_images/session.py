@@ -16,7 +16,7 @@ from pathlib import Path
 
 from e2e_images.build.builder import BuildEnv
 from e2e_images.build.fetch import UrlFetcher
-from e2e_images.registry import mirrors
+from e2e_images.registry import repo_list
 from e2e_images.registry.pool import ClientPool
 
 __all__ = ["EMBEDDED_NAMESPACE", "Session", "artifact_mirror", "build_env", "default_cache",
@@ -67,7 +67,7 @@ def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str 
     """`registry=None`: the embedded default, stopped when the session closes."""
     with ExitStack() as stack:
         if registry:
-            pool = ClientPool(mirrors=mirrors.load(mirrors_file) if mirrors_file else None)
+            pool = ClientPool(mirrors=repo_list.load(mirrors_file) if mirrors_file else None)
             yield Session(registry.rstrip("/"), build_env(
                 pool, registry=registry, cache=cache, epoch=epoch, backend=backend), False)
             return

@@ -9,6 +9,7 @@ written; `ADD <url>` lines are pointed at the artifact mirror by the caller.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -81,8 +82,13 @@ class Buildah:
                              "(hack/bootstrap.sh does)")
         self.storage = storage
         storage.mkdir(parents=True, exist_ok=True)
-        self.conf = storage / "registries.conf"
-        self.conf.write_text(registries_conf(mirrors or MirrorMap(), insecure_hosts))
+        # Named by content: builds for other registries share the storage, never the file.
+        text = registries_conf(mirrors or MirrorMap(), insecure_hosts)
+        self.conf = storage / f"registries-{hashlib.sha256(text.encode()).hexdigest()[:16]}.conf"
+        if not self.conf.exists():
+            tmp = self.conf.with_suffix(f".{uuid.uuid4().hex}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, self.conf)
 
     def _run(self, cmd: list[str], what: str) -> str:
         env = os.environ | {"CONTAINERS_REGISTRIES_CONF": str(self.conf),

@@ -1,0 +1,1 @@
+"""One module per check kind: a frozen dataclass schema, `validate()` and `run(view)`."""
