@@ -76,6 +76,25 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The summary table lives on the controlling process (not on xdist workers) and only
+    when a catalog is there to name its rows."""
+    config = session.config
+    if hasattr(config, "workerinput") or not (config.getoption("images_dir")
+                                              or images_dir(config).is_dir()):
+        return
+    from e2e_images.summary import CheckSummary
+
+    try:
+        plan = collection_plan(config)
+    except pytest.UsageError:
+        return  # reported again, as a usage error, at collection
+    rows = {t.id: (t.image_dir, t.platform.key) for t in plan.targets()}
+    rows |= {f"{i.spec.dir.replace('/', '-')}-list": (i.spec.dir, "(list)") for i in plan.images}
+    config.pluginmanager.register(CheckSummary(rows), "e2e-images-summary")
+
+
 def _csv(values: list[str] | str) -> tuple[str, ...]:
     items = [values] if isinstance(values, str) else values
     return tuple(v.strip() for item in items for v in item.split(",") if v.strip())

@@ -141,3 +141,26 @@ def test_given_registry_starts_nothing(pytester, tmp_path):
                                            f"--basetemp={tmp_path / 'bt'}")
     result.assert_outcomes(passed=1)
     assert not list((tmp_path / "bt").glob("**/embedded-registry"))
+
+
+def test_summary_table_names_failing_cells(pytester, tmp_path):
+    tree = make_tiny_tree(tmp_path / "images")
+    pytester.makepyfile("""
+        def test_planned(build_target):
+            assert build_target.tag
+
+        def test_not_top(build_target):
+            assert build_target.image_dir != "top"
+
+        def test_list(image_plan):
+            assert image_plan.targets
+    """)
+    result = pytester.runpytest_subprocess("--images-dir", str(tree), "-n", "2", "-p", "xdist",
+                                           f"--basetemp={tmp_path / 'bt'}")
+    result.assert_outcomes(passed=5 + 5 - 2 + 3, failed=2)
+    out = result.stdout.str()
+    assert "e2e-images: image x platform x check" in out
+    for legend in ("[1] list", "[2] not_top", "[3] planned"):
+        assert legend in out
+    result.stdout.re_match_lines([r"base +\(list\) +ok *$", r"top +linux/amd64 +FAIL +ok$",
+                                  r"8 rows, 2 failed cells"])
