@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from e2e_images.build.dockerfile import (
     resolve,
 )
 from e2e_images.build.gobuild import compile_payloads
-from e2e_images.build.native import AssemblyInputs, StageResult, assemble_stage
+from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
 from e2e_images.catalog import render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
@@ -56,8 +56,8 @@ class BuildEnv:
     pool: ClientPool
     cache: Path
     epoch: int
-    fetch_url: object  # build.fetch.UrlFetcher (a callable (url, checksum) -> bytes)
-    mirror_url: object = None  # callable(url) -> url, for ADD lines handed to buildah
+    fetch_url: FetchUrl  # ADD <url> for native stages: (url, checksum) -> bytes
+    mirror_url: Callable[[str], str] | None = None  # ADD URLs rewritten for buildah
     backend: str = "auto"
     insecure_hosts: tuple[str, ...] = ()  # plain-HTTP registries buildah may pull from
     _buildah: Buildah | None = field(default=None, repr=False)
@@ -196,21 +196,18 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
-    results: dict[int, StageResult] = {}
-    names = {s.name: s.index for s in resolved.stages if s.name}
-    with tempfile.TemporaryDirectory(prefix="e2e-native-"):
-        for index in sorted(resolved.needed):
-            stage = resolved.stages[index]
-            buildah = stage.has_run or env.backend == "buildah"
-            if buildah and not stage.platform.is_windows and env.backend != "native":
-                results[index] = _buildah_stage(target, env, text, ctx, index, resolved)
-                continue
-            inputs = AssemblyInputs(
-                context=list_context(ctx), epoch=env.epoch, created=iso_time(env.epoch),
-                stages=results, stage_names=names,
-                image=lambda ref, p: (env.pool.image(ref, p), str(env.pool.resolve(ref))),
-                fetch_url=env.fetch_url,  # type: ignore[arg-type]
-                dockerfile=str(target.dockerfile))
+    results: dict[int, StageResult] = {}  # filled as stages finish; later stages read it
+    inputs = AssemblyInputs(
+        context=list_context(ctx), epoch=env.epoch, created=iso_time(env.epoch),
+        stages=results, stage_names={s.name: s.index for s in resolved.stages if s.name},
+        image=lambda ref, p: (env.pool.image(ref, p), str(env.pool.resolve(ref))),
+        fetch_url=env.fetch_url, dockerfile=str(target.dockerfile))
+    for index in sorted(resolved.needed):
+        stage = resolved.stages[index]
+        buildah = stage.has_run or env.backend == "buildah"
+        if buildah and not stage.platform.is_windows and env.backend != "native":
+            results[index] = _buildah_stage(target, env, text, ctx, index, resolved)
+        else:
             results[index] = assemble_stage(stage, inputs)
     result = results[resolved.target]
     labelled = with_runtime(result.parts, {"Labels": dict(target.labels)},
