@@ -40,11 +40,13 @@ APPLETS = ("ls", "cat", "sh", "wget")
 
 
 def fake_go_pe(version: str = "1.0", machine: int = 0x8664) -> bytes:
-    """The start of a PE for `machine` with a Go build-info block and a version string."""
+    """The start of a PE32+ for `machine` (COFF header, then the optional header's magic) with
+    a Go build-info block and a version string."""
     header = bytearray(0x40)
     header[:2] = b"MZ"
     header[0x3C:0x40] = struct.pack("<I", 0x40)
-    return bytes(header) + b"PE\0\0" + struct.pack("<H", machine) + b"\0" * 18 + \
+    coff = struct.pack("<H", machine) + b"\0" * 18  # machine, then 18 bytes to the opt. header
+    return bytes(header) + b"PE\0\0" + coff + struct.pack("<H", 0x20B) + \
         b"\xff Go buildinf:" + b"\0" * 16 + f"main.Version={version}".encode()
 
 

@@ -22,6 +22,8 @@ _ELF = {"amd64": (62, True), "386": (3, True), "arm": (40, True), "arm64": (183,
         "ppc64le": (21, True), "ppc64": (21, False), "s390x": (22, False),
         "riscv64": (243, True)}
 _PE = {"amd64": 0x8664, "386": 0x14C, "arm64": 0xAA64, "arm": 0x1C4}
+_PE64 = ("amd64", "arm64")  # 64-bit machines: the optional header must be PE32+
+_PE32_PLUS = 0x20B
 
 
 def binary_machine(data: bytes) -> tuple[str, str]:
@@ -37,7 +39,14 @@ def binary_machine(data: bytes) -> tuple[str, str]:
         if data[offset:offset + 4] == b"PE\0\0" and len(data) >= offset + 6:
             machine = struct.unpack("<H", data[offset + 4:offset + 6])[0]
             arch = next((a for a, m in _PE.items() if m == machine), "")
-            return ("pe", arch) if arch else ("", f"PE machine 0x{machine:04x}")
+            if not arch:
+                return "", f"PE machine 0x{machine:04x}"
+            magic = struct.unpack("<H", data[offset + 24:offset + 26])[0] \
+                if len(data) >= offset + 26 else 0
+            if arch in _PE64 and magic != _PE32_PLUS:
+                return "", f"PE machine 0x{machine:04x} with optional header magic " \
+                           f"0x{magic:03x}, not PE32+ (0x20b)"
+            return "pe", arch
         return "", "MZ header without a PE signature"
     return "", "neither ELF nor PE"
 
