@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from e2e_images.build.builder import BuildEnv, TargetBuild, build_target
 from e2e_images.errors import E2EImagesError
@@ -32,6 +32,11 @@ class TargetOutcome:
     error: str | None = None
     skipped: str | None = None
 
+    @property
+    def ok(self) -> bool:
+        """Built, or left out on purpose (legacy mode: no builder for its release)."""
+        return self.build is not None or (self.skipped or "").startswith("skipped:")
+
 
 @dataclass(frozen=True, slots=True)
 class ImageOutcome:
@@ -47,8 +52,9 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return all(t.build is not None for t in self.targets) and \
-            all(i.error is None for i in self.images)
+        """Everything built, except what legacy mode skipped for want of a builder."""
+        return all(t.ok for t in self.targets) and \
+            all(i.error is None or i.error.startswith("skipped:") for i in self.images)
 
 
 def levels(plan: Plan) -> list[list[ImagePlan]]:
@@ -96,6 +102,12 @@ def build_plan(plan: Plan, env: BuildEnv, *, jobs: int = 2, progress: Progress =
                     outcomes[target.id] = TargetOutcome(target, skipped=why)
                     progress("skip", target, why)
                 images.append(ImageOutcome(image, error=why))
+            runnable = [(_buildable(image, env, outcomes, progress), m) for image, m in runnable]
+            for image, _ in runnable:
+                if not image.targets:  # legacy mode: no daemon for any of its releases
+                    failed.add(image.spec.dir)
+                    images.append(ImageOutcome(image, error="skipped: no builder for any target"))
+            runnable = [(image, m) for image, m in runnable if image.targets]
             futures = {t.id: pool.submit(one, t) for image, _ in runnable for t in image.targets}
             for image, _ in runnable:
                 results = [futures[t.id].result() for t in image.targets]
@@ -113,6 +125,24 @@ def build_plan(plan: Plan, env: BuildEnv, *, jobs: int = 2, progress: Progress =
                     failed.add(image.spec.dir)
     return RunReport(tuple(outcomes[t.id] for t in plan.targets() if t.id in outcomes),
                      tuple(images))
+
+
+def _buildable(image: ImagePlan, env: BuildEnv, outcomes: dict[str, TargetOutcome],
+               progress: Progress) -> ImagePlan:
+    """In legacy mode a Windows release without a REMOTE_DOCKER_URL has no builder: its
+    targets are skipped and left out of the list; the rest of the image still builds."""
+    if env.backend != "legacy":
+        return image
+    kept = []
+    for target in image.targets:
+        release = target.platform.release
+        if target.platform.is_windows and release not in env.daemons:
+            why = f"skipped: no builder for {release} (REMOTE_DOCKER_URL_{release} unset)"
+            outcomes[target.id] = TargetOutcome(target, skipped=why)
+            progress("skip", target, why)
+        else:
+            kept.append(target)
+    return replace(image, targets=tuple(kept))
 
 
 def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progress

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from e2e_images.build.builder import BuildEnv
 from e2e_images.build.fetch import UrlFetcher
+from e2e_images.build.remote_docker import remote_daemons
 from e2e_images.registry import repo_list
 from e2e_images.registry.pool import ClientPool
 
@@ -49,8 +50,10 @@ def build_env(pool: ClientPool, *, registry: str, cache: Path, epoch: int, backe
         mirror_url = artifacts.url_for  # type: ignore[attr-defined]
     else:
         fetcher, mirror_url = UrlFetcher(), None
+    daemons = remote_daemons() if backend == "legacy" else {}
     return BuildEnv(pool=pool, cache=cache, epoch=epoch, fetch_url=fetcher,
-                    mirror_url=mirror_url, backend=backend, insecure_hosts=insecure)
+                    mirror_url=mirror_url, backend=backend, insecure_hosts=insecure,
+                    daemons=daemons)
 
 
 @dataclass(frozen=True, slots=True)

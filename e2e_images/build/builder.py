@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from e2e_images.build.dockerfile import (
 )
 from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
+from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
@@ -40,7 +41,7 @@ from e2e_images.registry.reference import parse_reference
 
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time"]
 
-BACKENDS = ("auto", "native", "buildah")
+BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 _ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
 
@@ -60,6 +61,7 @@ class BuildEnv:
     mirror_url: Callable[[str], str] | None = None  # ADD URLs rewritten for buildah
     backend: str = "auto"
     insecure_hosts: tuple[str, ...] = ()  # plain-HTTP registries buildah may pull from
+    daemons: Mapping[str, RemoteDaemon] = field(default_factory=dict)  # legacy: per release
     _buildah: Buildah | None = field(default=None, repr=False)
 
     def buildah(self) -> Buildah:
@@ -192,6 +194,15 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
         raise BuildError(f"unknown builder {env.backend!r} (one of {', '.join(BACKENDS)})")
     ctx = _stage_context(target, env)
     text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    if env.backend == "legacy" and target.platform.is_windows:
+        daemon = env.daemons.get(target.platform.release)
+        if daemon is None:
+            raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
+        rendered = ctx / ".e2e-images.Dockerfile"
+        rendered.write_text(text)
+        digest = build_remote(daemon, target, rendered, ctx)
+        return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started,
+                           True)
     resolved = _resolve(target, env, text)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "

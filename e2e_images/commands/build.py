@@ -67,7 +67,7 @@ def print_report(report: RunReport) -> None:
                           pushed, f"{b.seconds:.1f}")
         else:
             table.add_row(t.target.id, "[red]failed[/]" if t.error else "[yellow]skipped[/]",
-                          "", "", "")
+                          t.skipped or "", "", "")
     for i in report.images:
         status = (i.published.index.digest[:19] if i.published else
                   i.error or "per-platform tags only")
@@ -103,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
-    failed = [t for t in report.targets if t.build is None]
+    failed = [t for t in report.targets if not t.ok]
     if failed or not report.ok:
-        print(f"{len(failed)} of {len(report.targets)} targets not built", file=sys.stderr)
+        print(f"{len(failed)} of {len(report.targets)} targets failed or blocked",
+              file=sys.stderr)
         return 1
     return 0
