@@ -9,14 +9,20 @@ A tag that already holds the built digest is left alone, so re-runs push nothing
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from filelock import FileLock
+
+from e2e_images import __version__
 from e2e_images.build.buildah import Buildah, BuildahRequest
+from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
     BaseImageConfig,
     ResolvedDockerfile,
@@ -43,6 +49,7 @@ __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
+BUILDAH_DOCKERFILE = ".e2e-images.Dockerfile"  # written into the staging context
 _ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
 
 
@@ -82,9 +89,11 @@ class TargetBuild:
 
 
 def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
-    ctx = env.cache / "contexts" / target.id
-    if ctx.exists():
-        shutil.rmtree(ctx)
+    """A private copy of the image directory with the Go payloads compiled in (private: two
+    runs building the same target at once must not share it)."""
+    parent = env.cache / "contexts"
+    parent.mkdir(parents=True, exist_ok=True)
+    ctx = Path(tempfile.mkdtemp(prefix=f"{target.id}.", dir=parent)) / "context"
     shutil.copytree(target.context, ctx, symlinks=True)
     compile_payloads(target.go, target.context, target.platform, ctx, env.cache)
     return ctx
@@ -116,22 +125,47 @@ def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv) -> Path:
     """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror."""
     if env.mirror_url is not None:
         text = _ADD_URL.sub(lambda m: m.group(1) + env.mirror_url(m.group(2)), text)
-    path = ctx / ".e2e-images.Dockerfile"
+    path = ctx / BUILDAH_DOCKERFILE
     path.write_text(text)
     return path
 
 
+def _stage_key(resolved: ResolvedDockerfile, index: int, context_digest: str,
+               env: BuildEnv) -> str:
+    """What a buildah stage's result depends on: the expanded instructions of it and of the
+    stages before it (file and line left out, so the same prep stage in two Dockerfiles or
+    for two Windows releases is one entry), their bases' digests, platform, context, epoch."""
+    stages = []
+    for stage in resolved.stages[: index + 1]:
+        if not stage.needed:
+            continue
+        base = stage.base.ref
+        if stage.base.kind == "image":
+            base = env.pool.image(stage.base.ref, _want(stage.platform)).digest
+        steps = [repr(replace(step.instruction, loc=None)) for step in stage.steps]
+        stages.append([stage.name, stage.platform.key, stage.base.kind, base, steps])
+    return json_key(stages, context_digest, env.epoch)
+
+
 def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, stage_index: int,
-                   resolved: ResolvedDockerfile) -> StageResult:
+                   resolved: ResolvedDockerfile, context_digest: str) -> StageResult:
+    """A RUN stage through buildah into an OCI layout, cached by content: equal stages of
+    other targets reuse it, and a lock keeps two of them from building it at once."""
     stage = resolved.stages[stage_index]
-    layout_dir = env.cache / "stages" / target.id / str(stage_index)
-    if layout_dir.exists():
-        shutil.rmtree(layout_dir)
-    Layout.init(layout_dir)
-    request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
-                             env.epoch, target_stage=stage.name or str(stage_index),
-                             build_args=dict(target.build_args))
-    env.buildah().build(request, f"oci:{layout_dir}:stage")
+    key = _stage_key(resolved, stage_index, context_digest, env)
+    layout_dir = env.cache / "stages" / key
+    layout_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(layout_dir) + ".lock"):
+        if not (layout_dir / "index.json").is_file():
+            building = layout_dir.with_name(f"{key}.{os.getpid()}.partial")
+            if building.exists():
+                shutil.rmtree(building)
+            Layout.init(building)
+            request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
+                                     env.epoch, target_stage=stage.name or str(stage_index),
+                                     build_args=dict(target.build_args))
+            env.buildah().build(request, f"oci:{building}:stage")
+            os.replace(building, layout_dir)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
     parts = _without_base_refs(ImageParts(image.manifest, image.config))
@@ -189,21 +223,32 @@ def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> tuple[str,
 
 def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
     """Build `target` and push it to its tag; raises BuildError / DockerfileError."""
-    started = time.monotonic()
     if env.backend not in BACKENDS:
         raise BuildError(f"unknown builder {env.backend!r} (one of {', '.join(BACKENDS)})")
     ctx = _stage_context(target, env)
+    try:
+        return _build(target, env, ctx, time.monotonic())
+    finally:
+        shutil.rmtree(ctx.parent, ignore_errors=True)
+
+
+def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> TargetBuild:
     text = render_dockerfile(target.dockerfile.read_text(), target.platform)
     if env.backend == "legacy" and target.platform.is_windows:
         daemon = env.daemons.get(target.platform.release)
         if daemon is None:
             raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
-        rendered = ctx / ".e2e-images.Dockerfile"
+        rendered = ctx / BUILDAH_DOCKERFILE
         rendered.write_text(text)
         digest = build_remote(daemon, target, rendered, ctx)
         return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started,
                            True)
     resolved = _resolve(target, env, text)
+    context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
+    fingerprint = _fingerprint(target, env, text, resolved, context_digest)
+    unchanged = _unchanged(target, env, fingerprint)
+    if unchanged is not None:
+        return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
@@ -217,7 +262,8 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
         stage = resolved.stages[index]
         buildah = stage.has_run or env.backend == "buildah"
         if buildah and not stage.platform.is_windows and env.backend != "native":
-            results[index] = _buildah_stage(target, env, text, ctx, index, resolved)
+            results[index] = _buildah_stage(target, env, text, ctx, index, resolved,
+                                            context_digest)
         else:
             results[index] = assemble_stage(stage, inputs)
     result = results[resolved.target]
@@ -227,11 +273,41 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
     result.written.add(labelled.config.raw)
     _check_platform(target, labelled)
     digest, pushed_bytes, pushed = _push(target, env, result)
+    _record(env, fingerprint, digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
     return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
                        pushed)
+
+
+def _fingerprint(target: BuildTarget, env: BuildEnv, text: str,
+                 resolved: ResolvedDockerfile, context_digest: str) -> str:
+    """Every input of the target's build: Dockerfile, args, labels, context, the digests of
+    the images it reads, the clock, the backend and this tool's version."""
+    images = sorted({(d.ref, env.pool.image(d.ref, _want(d.platform)).digest)
+                     for d in resolved.images})
+    return json_key(text, target.tag, dict(target.build_args), dict(target.labels),
+                    context_digest, images, env.epoch, env.backend, __version__)
+
+
+def _unchanged(target: BuildTarget, env: BuildEnv, fingerprint: str) -> str | None:
+    """The digest the tag holds, if a build of these very inputs pushed it; else None."""
+    record = env.cache / "targets" / fingerprint
+    if not record.is_file():
+        return None
+    digest = record.read_text().strip()
+    ref = parse_reference(target.tag)
+    current = env.pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
+    return digest if current is not None and current.digest == digest else None
+
+
+def _record(env: BuildEnv, fingerprint: str, digest: str) -> None:
+    record = env.cache / "targets" / fingerprint
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(digest + "\n")
+    os.replace(tmp, record)
 
 
 def _check_platform(target: BuildTarget, parts: ImageParts) -> None:

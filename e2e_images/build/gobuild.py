@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from e2e_images.build.digests import tree_digest
 from e2e_images.catalog import GoBinaries
 from e2e_images.errors import BuildError
 from e2e_images.platforms import Platform
@@ -57,14 +58,6 @@ def go_version() -> str:
                           check=True).stdout.strip()
 
 
-def _sources_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
-
-
 def _go_env(platform: Platform, cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GO", "CGO"))}
     env |= platform.go_env() | {"GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local",
@@ -83,7 +76,7 @@ def compile_payloads(go: GoBinaries, image_dir: Path, platform: Platform, contex
     outputs = []
     for payload in found:
         key = hashlib.sha256("\0".join([
-            _sources_digest(payload.module_root), platform.key, platform.oci_variant,
+            tree_digest(payload.module_root), platform.key, platform.oci_variant,
             go.ld_flags, payload.package.relative_to(payload.module_root).as_posix(), version,
         ]).encode()).hexdigest()[:32]
         cached = cache / "go" / key / os.path.basename(payload.src)
