@@ -13,9 +13,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from e2e_images.build.builder import BuildEnv, TargetBuild, build_target
+from e2e_images.build.builder import (
+    BuildEnv,
+    TargetBuild,
+    build_target,
+    record_push,
+    unchanged_tag,
+)
+from e2e_images.build.digests import json_key
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci import media_types as mt
+from e2e_images.oci.models import Index
 from e2e_images.plan import BuildTarget, ImagePlan, Plan
 from e2e_images.publish.manifest_list import PublishedList, publish_list
 from e2e_images.registry.reference import parse_reference
@@ -120,7 +128,7 @@ def build_plan(plan: Plan, env: BuildEnv, *, jobs: int = 2, progress: Progress =
                     progress("list", image, "per-platform tags only (entries not distinct)")
                     images.append(ImageOutcome(image))
                     continue
-                images.append(_publish(image, env, list_media_type, progress))
+                images.append(_publish(image, env, list_media_type, progress, results))
                 if images[-1].published is None:
                     failed.add(image.spec.dir)
     return RunReport(tuple(outcomes[t.id] for t in plan.targets() if t.id in outcomes),
@@ -145,12 +153,25 @@ def _buildable(image: ImagePlan, env: BuildEnv, outcomes: dict[str, TargetOutcom
     return replace(image, targets=tuple(kept))
 
 
-def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progress
-             ) -> ImageOutcome:
-    client = env.pool.client(parse_reference(image.list_tag).registry)
+def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progress,
+             children: list[TargetOutcome]) -> ImageOutcome:
+    """Push the list; when the tag still holds the list built from these very children, read
+    it back instead of re-reading every child (a no-op re-run stays a few requests)."""
+    ref = parse_reference(image.list_tag)
+    client = env.pool.client(ref.registry)
+    key = json_key("list", image.list_tag, media_type,
+                   [(t.target.platform.key, t.build.digest if t.build else None)
+                    for t in children])
     try:
-        published = publish_list(client, image.list_tag, [t.tag for t in image.targets],
-                                 media_type=media_type)
+        digest = unchanged_tag(env, image.list_tag, key)
+        if digest is not None:
+            index = client.get_manifest(ref.repository, digest)
+            assert isinstance(index, Index)
+            published = PublishedList(str(ref), index, pushed=False)
+        else:
+            published = publish_list(client, image.list_tag, [t.tag for t in image.targets],
+                                     media_type=media_type)
+            record_push(env, key, published.index.digest)
     except E2EImagesError as exc:
         progress("fail", image, str(exc))
         return ImageOutcome(image, error=str(exc))

@@ -45,7 +45,8 @@ from e2e_images.platforms import Platform, build_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 
-__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time"]
+__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time", "record_push",
+           "unchanged_tag"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -106,9 +107,23 @@ def _want(platform: ImagePlatform | Platform) -> ImagePlatform:
                          platform.os_version or "")
 
 
-def _resolve(target: BuildTarget, env: BuildEnv, text: str) -> ResolvedDockerfile:
+class _Images:
+    """The images one build reads, fetched once each (resolve and fingerprint share them)."""
+
+    def __init__(self, pool: ClientPool) -> None:
+        self.pool = pool
+        self._seen: dict[tuple[str, ImagePlatform], Image] = {}
+
+    def get(self, ref: str, platform: ImagePlatform | Platform) -> Image:
+        key = (ref, _want(platform))
+        if key not in self._seen:
+            self._seen[key] = self.pool.image(ref, key[1])
+        return self._seen[key]
+
+
+def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerfile:
     def base_config(ref: str, platform: Platform) -> BaseImageConfig:
-        config = env.pool.image(ref, _want(platform)).config
+        config = images.get(ref, platform).config
         env_pairs = tuple(tuple(e.split("=", 1)) for e in config.runtime.get("Env") or ()
                           if "=" in e)
         return BaseImageConfig(env=env_pairs,  # type: ignore[arg-type]
@@ -243,9 +258,10 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
         digest = build_remote(daemon, target, rendered, ctx)
         return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started,
                            True)
-    resolved = _resolve(target, env, text)
+    images = _Images(env.pool)
+    resolved = _resolve(target, images, text)
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
-    fingerprint = _fingerprint(target, env, text, resolved, context_digest)
+    fingerprint = _fingerprint(target, env, images, text, resolved, context_digest)
     unchanged = _unchanged(target, env, fingerprint)
     if unchanged is not None:
         return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
@@ -256,7 +272,7 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     inputs = AssemblyInputs(
         context=list_context(ctx), epoch=env.epoch, created=iso_time(env.epoch),
         stages=results, stage_names={s.name: s.index for s in resolved.stages if s.name},
-        image=lambda ref, p: (env.pool.image(ref, p), str(env.pool.resolve(ref))),
+        image=lambda ref, p: (images.get(ref, p), str(env.pool.resolve(ref))),
         fetch_url=env.fetch_url, dockerfile=str(target.dockerfile))
     for index in sorted(resolved.needed):
         stage = resolved.stages[index]
@@ -281,29 +297,36 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
                        pushed)
 
 
-def _fingerprint(target: BuildTarget, env: BuildEnv, text: str,
+def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
                  resolved: ResolvedDockerfile, context_digest: str) -> str:
     """Every input of the target's build: Dockerfile, args, labels, context, the digests of
     the images it reads, the clock, the backend and this tool's version."""
-    images = sorted({(d.ref, env.pool.image(d.ref, _want(d.platform)).digest)
-                     for d in resolved.images})
+    read = sorted({(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images})
     return json_key(text, target.tag, dict(target.build_args), dict(target.labels),
-                    context_digest, images, env.epoch, env.backend, __version__)
+                    context_digest, read, env.epoch, env.backend, __version__)
 
 
 def _unchanged(target: BuildTarget, env: BuildEnv, fingerprint: str) -> str | None:
-    """The digest the tag holds, if a build of these very inputs pushed it; else None."""
-    record = env.cache / "targets" / fingerprint
+    return unchanged_tag(env, target.tag, fingerprint)
+
+
+def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
+    """The digest `tag` holds, if a run with these very inputs pushed it there; else None."""
+    record = env.cache / "pushed" / fingerprint
     if not record.is_file():
         return None
     digest = record.read_text().strip()
-    ref = parse_reference(target.tag)
+    ref = parse_reference(tag)
     current = env.pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
     return digest if current is not None and current.digest == digest else None
 
 
 def _record(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    record = env.cache / "targets" / fingerprint
+    record_push(env, fingerprint, digest)
+
+
+def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
+    record = env.cache / "pushed" / fingerprint
     record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(digest + "\n")
