@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from e2e_images.errors import E2EImagesError
+from e2e_images.oci.models import ImagePlatform
 
 __all__ = [
     "LINUX_ARCHES",
@@ -23,6 +24,7 @@ __all__ = [
     "WindowsRelease",
     "build_platform",
     "default_linux_platforms",
+    "image_platform",
     "parse_platform",
     "windows_release",
 ]
@@ -167,6 +169,15 @@ def parse_platform(text: str) -> Platform:
             f"platform {text!r}: a Windows target needs a release (windows/{arch}/ltsc2022)"
         )
     return Platform(os_, arch, variant, release)
+
+
+def image_platform(platform: Platform | ImagePlatform) -> ImagePlatform:
+    """The platform as configs and index entries carry it (arm means arm/v7; a Windows
+    target's os.version is its release's `10.0.<build>` prefix)."""
+    if isinstance(platform, ImagePlatform):
+        return platform
+    return ImagePlatform(platform.os, platform.arch, platform.oci_variant,
+                         platform.os_version or "")
 
 
 def default_linux_platforms() -> tuple[Platform, ...]:

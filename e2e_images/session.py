@@ -18,6 +18,7 @@ from e2e_images.build.builder import BuildEnv
 from e2e_images.build.fetch import UrlFetcher
 from e2e_images.build.remote_docker import remote_daemons
 from e2e_images.registry import repo_list
+from e2e_images.registry.client import is_loopback
 from e2e_images.registry.pool import ClientPool
 
 __all__ = ["EMBEDDED_NAMESPACE", "Session", "artifact_mirror", "build_env", "default_cache",
@@ -43,7 +44,7 @@ def artifact_mirror(directory: Path) -> Iterator[object]:
 def build_env(pool: ClientPool, *, registry: str, cache: Path, epoch: int, backend: str,
               artifacts: object | None = None) -> BuildEnv:
     host = registry.split("/", 1)[0]
-    insecure = (host,) if host.startswith(("127.", "localhost")) else ()
+    insecure = (host,) if is_loopback(host) else ()
     if artifacts is not None:
         fetcher = UrlFetcher(mirror_url=artifacts.url_for,  # type: ignore[attr-defined]
                              pinned_sha256=artifacts.sha256_for)  # type: ignore[attr-defined]

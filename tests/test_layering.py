@@ -20,7 +20,7 @@ IO_MODULES = {"socket", "subprocess", "requests", "http", "urllib.request", "doc
 ALLOWED: dict[str, tuple[str, ...]] = {
     "errors": (),
     "oci.media_types": (),
-    "platforms": ("errors",),
+    "platforms": ("errors", "oci.models", "oci.digest", "oci.media_types"),
     "oci.digest": OCI_CORE,
     "oci.models": OCI_CORE,
     "oci.mutate": (*OCI_CORE, "platforms"),

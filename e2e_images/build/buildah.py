@@ -21,14 +21,10 @@ from pathlib import Path
 
 from e2e_images.errors import BuildError
 from e2e_images.platforms import Platform
+from e2e_images.registry.client import is_loopback
 from e2e_images.registry.mirrors import MirrorMap
 
 __all__ = ["Buildah", "BuildahRequest", "buildah_command", "registries_conf"]
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0]
-    return name in ("localhost", "[::1]") or name.startswith("127.")
 
 
 def registries_conf(mirrors: MirrorMap, insecure_hosts: Iterable[str] = ()) -> str:
@@ -37,7 +33,7 @@ def registries_conf(mirrors: MirrorMap, insecure_hosts: Iterable[str] = ()) -> s
     hosts = set(insecure_hosts)
     for m in mirrors.mirrors:
         host = m.mirror.split("/", 1)[0]
-        insecure = host in hosts or _is_loopback(host)
+        insecure = host in hosts or is_loopback(host)
         lines += ["[[registry]]", f'prefix = "{m.upstream}"', f'location = "{m.mirror}"',
                   f"insecure = {'true' if insecure else 'false'}", ""]
         if insecure:
@@ -118,7 +114,7 @@ class Buildah:
             try:
                 host = destination.removeprefix("docker://").split("/", 1)[0]
                 tls = ["--tls-verify=false"] if destination.startswith("docker://") and \
-                    _is_loopback(host) else []
+                    is_loopback(host) else []
                 self._run([*self._base(), "push", "--format", "oci", "--digestfile",
                            str(digestfile), *tls, image_id, destination],
                           f"buildah push to {destination}")

@@ -41,7 +41,7 @@ from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import ConfigFile, ImagePlatform, build_manifest
 from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
 from e2e_images.plan import BuildTarget
-from e2e_images.platforms import Platform, build_platform
+from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 
@@ -100,13 +100,6 @@ def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
     return ctx
 
 
-def _want(platform: ImagePlatform | Platform) -> ImagePlatform:
-    if isinstance(platform, ImagePlatform):
-        return platform
-    return ImagePlatform(platform.os, platform.arch, platform.oci_variant,
-                         platform.os_version or "")
-
-
 class _Images:
     """The images one build reads, fetched once each (resolve and fingerprint share them)."""
 
@@ -115,7 +108,7 @@ class _Images:
         self._seen: dict[tuple[str, ImagePlatform], Image] = {}
 
     def get(self, ref: str, platform: ImagePlatform | Platform) -> Image:
-        key = (ref, _want(platform))
+        key = (ref, image_platform(platform))
         if key not in self._seen:
             self._seen[key] = self.pool.image(ref, key[1])
         return self._seen[key]
@@ -156,7 +149,7 @@ def _stage_key(resolved: ResolvedDockerfile, index: int, context_digest: str,
             continue
         base = stage.base.ref
         if stage.base.kind == "image":
-            base = env.pool.image(stage.base.ref, _want(stage.platform)).digest
+            base = env.pool.image(stage.base.ref, image_platform(stage.platform)).digest
         steps = [repr(replace(step.instruction, loc=None)) for step in stage.steps]
         stages.append([stage.name, stage.platform.key, stage.base.kind, base, steps])
     return json_key(stages, context_digest, env.epoch)
@@ -262,7 +255,7 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     resolved = _resolve(target, images, text)
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
     fingerprint = _fingerprint(target, env, images, text, resolved, context_digest)
-    unchanged = _unchanged(target, env, fingerprint)
+    unchanged = unchanged_tag(env, target.tag, fingerprint)
     if unchanged is not None:
         return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
     if env.backend == "buildah" and target.platform.is_windows:
@@ -289,7 +282,7 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     result.written.add(labelled.config.raw)
     _check_platform(target, labelled)
     digest, pushed_bytes, pushed = _push(target, env, result)
-    _record(env, fingerprint, digest)
+    record_push(env, fingerprint, digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
@@ -306,10 +299,6 @@ def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
                     context_digest, read, env.epoch, env.backend, __version__)
 
 
-def _unchanged(target: BuildTarget, env: BuildEnv, fingerprint: str) -> str | None:
-    return unchanged_tag(env, target.tag, fingerprint)
-
-
 def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
     """The digest `tag` holds, if a run with these very inputs pushed it there; else None."""
     record = env.cache / "pushed" / fingerprint
@@ -319,10 +308,6 @@ def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
     ref = parse_reference(tag)
     current = env.pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
     return digest if current is not None and current.digest == digest else None
-
-
-def _record(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    record_push(env, fingerprint, digest)
 
 
 def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:

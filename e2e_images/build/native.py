@@ -55,6 +55,7 @@ from e2e_images.oci.mutate import (
     with_platform,
     with_runtime,
 )
+from e2e_images.platforms import image_platform
 
 __all__ = ["AssemblyInputs", "StageResult", "assemble_stage", "stage_error"]
 
@@ -133,8 +134,7 @@ def _base(stage: ResolvedStage, inputs: AssemblyInputs) -> tuple[Image | None, s
     if stage.base.kind == "stage":
         assert stage.base.stage is not None
         return inputs.stages[stage.base.stage].image(), None
-    platform = ImagePlatform(stage.platform.os, stage.platform.arch, stage.platform.oci_variant,
-                             stage.platform.os_version or "")
+    platform = image_platform(stage.platform)
     image, where = inputs.image(stage.base.ref, platform)
     return image, where
 
@@ -240,8 +240,7 @@ def _from_image(cmd: Copy, stage: ResolvedStage, inputs: AssemblyInputs) -> Imag
         if index not in inputs.stages:
             raise stage_error(stage, f"COPY --from={ref}: stage not built", inputs.dockerfile)
         return inputs.stages[index].image()
-    platform = ImagePlatform(stage.platform.os, stage.platform.arch, stage.platform.oci_variant,
-                             stage.platform.os_version or "")
+    platform = image_platform(stage.platform)
     return inputs.image(ref, platform)[0]
 
 

@@ -19,6 +19,7 @@ from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import Hasher, is_digest, sha256_digest
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Descriptor, ImagePlatform, Index, Manifest, parse_manifest
+from e2e_images.platforms import image_platform
 from e2e_images.registry import uploads
 from e2e_images.registry.auth import Authenticator, merge_scopes, repository_scope
 from e2e_images.registry.blobio import open_verified, skip_to
@@ -32,6 +33,7 @@ __all__ = [
     "base_url",
     "copy_blob",
     "copy_manifest_tree",
+    "is_loopback",
     "select_manifest",
 ]
 
@@ -41,7 +43,9 @@ DOCKER_HUB_API = "registry-1.docker.io"
 MAX_MANIFEST_BYTES = 4 << 20  # what distribution accepts; a larger answer is not a manifest
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """A loopback registry (`127.x`, `localhost`, `[::1]`, with or without a port): plain
+    HTTP is allowed there without asking."""
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
     return name in ("localhost", "[::1]", "::1") or name.startswith("127.")
 
@@ -53,7 +57,7 @@ def base_url(registry: str, insecure: bool = False) -> str:
     if "://" in registry:
         return registry.rstrip("/")
     host = DOCKER_HUB_API if registry in (DOCKER_HUB, "index.docker.io") else registry
-    scheme = "http" if insecure or _is_loopback(host) else "https"
+    scheme = "http" if insecure or is_loopback(host) else "https"
     return f"{scheme}://{host}"
 
 
@@ -257,17 +261,6 @@ def _read_to_eof(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def _wanted(platform: object) -> ImagePlatform:
-    if isinstance(platform, ImagePlatform):
-        return platform
-    # e2e_images.platforms.Platform: arch, oci_variant, os_version (a 10.0.<build> prefix).
-    arch = getattr(platform, "architecture", "") or getattr(platform, "arch", "")
-    variant = getattr(platform, "oci_variant", "") or getattr(platform, "variant", "")
-    return ImagePlatform(os=str(getattr(platform, "os", "")), architecture=str(arch),
-                         variant=str(variant or ""),
-                         os_version=str(getattr(platform, "os_version", "") or ""))
-
-
 def _matches(entry: ImagePlatform, want: ImagePlatform) -> bool:
     def variant(p: ImagePlatform) -> str:
         return "" if (p.architecture, p.variant) == ("arm64", "v8") else p.variant
@@ -287,7 +280,7 @@ def select_manifest(index: Index, platform: object | None, *, what: str = "index
         if len(entries) == 1:
             return entries[0]
         raise RegistryError(f"{what} is an index of {len(entries)} platforms; name one")
-    want = _wanted(platform)
+    want = image_platform(platform)  # type: ignore[arg-type]
     found = [d for d in entries if d.platform is not None and _matches(d.platform, want)]
     if len(found) == 1:
         return found[0]
