@@ -139,7 +139,7 @@ def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv) -> Path:
 
 
 def _stage_key(resolved: ResolvedDockerfile, index: int, context_digest: str,
-               env: BuildEnv) -> str:
+               env: BuildEnv, images: _Images) -> str:
     """What a buildah stage's result depends on: the expanded instructions of it and of the
     stages before it (file and line left out, so the same prep stage in two Dockerfiles or
     for two Windows releases is one entry), their bases' digests, platform, context, epoch."""
@@ -149,18 +149,19 @@ def _stage_key(resolved: ResolvedDockerfile, index: int, context_digest: str,
             continue
         base = stage.base.ref
         if stage.base.kind == "image":
-            base = env.pool.image(stage.base.ref, image_platform(stage.platform)).digest
+            base = images.get(stage.base.ref, stage.platform).digest
         steps = [repr(replace(step.instruction, loc=None)) for step in stage.steps]
         stages.append([stage.name, stage.platform.key, stage.base.kind, base, steps])
     return json_key(stages, context_digest, env.epoch)
 
 
 def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, stage_index: int,
-                   resolved: ResolvedDockerfile, context_digest: str) -> StageResult:
+                   resolved: ResolvedDockerfile, context_digest: str, images: _Images
+                   ) -> StageResult:
     """A RUN stage through buildah into an OCI layout, cached by content: equal stages of
     other targets reuse it, and a lock keeps two of them from building it at once."""
     stage = resolved.stages[stage_index]
-    key = _stage_key(resolved, stage_index, context_digest, env)
+    key = _stage_key(resolved, stage_index, context_digest, env, images)
     layout_dir = env.cache / "stages" / key
     layout_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout_dir) + ".lock"):
@@ -272,7 +273,7 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
         buildah = stage.has_run or env.backend == "buildah"
         if buildah and not stage.platform.is_windows and env.backend != "native":
             results[index] = _buildah_stage(target, env, text, ctx, index, resolved,
-                                            context_digest)
+                                            context_digest, images)
         else:
             results[index] = assemble_stage(stage, inputs)
     result = results[resolved.target]
