@@ -33,6 +33,7 @@ __all__ = ["TargetResult"]
 # Collection needs tags before any registry runs; ids and marks do not depend on it.
 COLLECTION_REGISTRY = "registry.invalid/e2e-test-images"
 _PLAN_KEY = pytest.StashKey[Plan]()
+EMBEDDED_REGISTRY_DIR = "embedded-registry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     rows = {t.id: (t.image_dir, t.platform.key) for t in plan.targets()}
     rows |= {f"{i.spec.dir.replace('/', '-')}-list": (i.spec.dir, "(list)") for i in plan.images}
     config.pluginmanager.register(CheckSummary(rows), "e2e-images-summary")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller owns the run's embedded registry: stop it once every worker is
+    done (the workers' shared dir is the controller's basetemp, as xdist lays it out)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("dsession"):
+        return
+    from e2e_images.registry.embedded import stop_shared
+
+    shared = config._tmp_path_factory.getbasetemp()  # what xdist derives workers' dirs from
+    if (shared / EMBEDDED_REGISTRY_DIR).is_dir():
+        stop_shared(shared / EMBEDDED_REGISTRY_DIR)
 
 
 def _csv(values: list[str] | str) -> tuple[str, ...]:
@@ -189,7 +203,9 @@ def e2e_shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> 
 @pytest.fixture(scope="session")
 def e2e_registry(pytestconfig: pytest.Config, e2e_shared_dir: Path) -> Iterator[str]:
     """`<host>[/path]` targets are pushed to: --registry, or one embedded registry per run
-    (distribution on a free loopback port, shared by every worker, stopped by the last)."""
+    (distribution on a free loopback port, shared by every worker). Under xdist the controller
+    stops it when the whole run is over (`pytest_sessionfinish`): a worker that finishes early
+    must not stop it under one that has not asked for it yet."""
     given = pytestconfig.getoption("registry")
     if given:
         yield given.rstrip("/")
@@ -197,11 +213,12 @@ def e2e_registry(pytestconfig: pytest.Config, e2e_shared_dir: Path) -> Iterator[
     from e2e_images.registry.embedded import shared_registry
     from e2e_images.session import EMBEDDED_NAMESPACE
 
-    registry = shared_registry(e2e_shared_dir / "embedded-registry")
+    registry = shared_registry(e2e_shared_dir / EMBEDDED_REGISTRY_DIR)
     try:
         yield f"{registry.host}/{EMBEDDED_NAMESPACE}"
     finally:
-        registry.release()
+        if not hasattr(pytestconfig, "workerinput"):
+            registry.release()
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,8 @@ import filelock
 
 from e2e_images.errors import RegistryError
 
-__all__ = ["EmbeddedRegistry", "SharedRegistry", "TokenAuth", "find_binary", "shared_registry"]
+__all__ = ["EmbeddedRegistry", "SharedRegistry", "TokenAuth", "find_binary", "shared_registry",
+           "stop_shared"]
 
 DEFAULT_BINARY = "/usr/bin/docker-registry"
 _BIND_ATTEMPTS = 4
@@ -207,7 +208,9 @@ class EmbeddedRegistry:
 # the first starts the process (in its own session, so it outlives that worker), the others read
 # its address and add themselves. `release()` (the finaliser) removes a user, and the last one
 # out stops the process. A state file whose process is gone or deaf is replaced, so a crashed
-# worker can leak at most one process until the next run with the same base_dir.
+# worker can leak at most one process until the next run with the same base_dir. Where one
+# party owns the run's lifetime (pytest-xdist's controller), users only join and the owner
+# calls `stop_shared` at the end: counting alone lets an early finisher stop it too soon.
 
 @dataclass(frozen=True, slots=True)
 class SharedRegistry:
@@ -273,10 +276,27 @@ def _release(base_dir: Path, pid: int) -> None:
             state_path.write_text(json.dumps(state))
             return
         state_path.unlink()
-        if _is_registry_pid(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            _reap(pid)
+        _stop(pid)
+
+
+def stop_shared(base_dir: str | os.PathLike[str]) -> None:
+    """Stop the shared registry whatever its user count: for the one owner of a run's
+    lifetime (pytest-xdist's controller), so a worker that finishes early cannot stop it
+    under another that has not asked for it yet."""
+    lock, state_path = _state_paths(Path(base_dir))
+    with lock:
+        if not state_path.exists():
+            return
+        pid = json.loads(state_path.read_text())["pid"]
+        state_path.unlink()
+        _stop(pid)
+
+
+def _stop(pid: int) -> None:
+    if _is_registry_pid(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        _reap(pid)
 
 
 def _reap(pid: int, timeout: float = 5.0) -> None:
