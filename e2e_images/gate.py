@@ -1,7 +1,7 @@
 """The CI gate: build (or take what is pushed), verify every list and target, report, and
 write the promotion proposal only when everything passed.
 
-Exit codes (documented in README-publish.md):
+Exit codes (documented in README.md, "gate"):
     0  every image built and passed verification (and the proposal, if asked, was written)
     1  a verification failed, or the proposal would move a tag
     2  bad input (catalog, mirror map, images.yaml, options)
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from e2e_images.audit import verify_reference
 from e2e_images.errors import E2EImagesError, PromotionRefused
-from e2e_images.pipeline import RunReport, build_plan
+from e2e_images.pipeline import Pipeline, RunReport, check_host, closure
 from e2e_images.plan import Filters, ImagePlan
 from e2e_images.publish.junit import write_junit
 from e2e_images.publish.mirror import MIRROR_CONFIG, MirrorConfig, load_mirror_config
@@ -127,6 +127,8 @@ def _build_failures(report: RunReport) -> dict[str, str]:
     for i in report.images:
         if i.error is not None:
             out.setdefault(i.image.spec.dir, i.error)
+        elif i.notice:  # the gate builds everything: a list it cannot complete fails it
+            out.setdefault(i.image.spec.dir, i.notice)
     return out
 
 
@@ -141,6 +143,10 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
         mirrors_cfg = load_mirror_config(cfg_path)
     policy = load_policy(opts.images_dir)
     build_report: RunReport | None = None
+    if opts.build:  # host services first, before a registry starts
+        preflight = load_plan(opts.images_dir, opts.registry or "preflight.invalid",
+                              opts.filters)
+        check_host(closure(preflight, preflight.targets()), opts.builder)
     with open_session(
             registry=opts.registry, cache=cache, epoch=source_date_epoch(opts.images_dir),
             backend=opts.builder, mirrors_file=opts.mirrors_file, storage=opts.storage) as session:
@@ -152,7 +158,7 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
             progress(f"building {len(plan.targets())} targets of {len(plan.images)} images "
                      f"into {session.registry}")
             kwargs = {"list_media_type": opts.list_media_type} if opts.list_media_type else {}
-            build_report = build_plan(plan, session.env, jobs=opts.jobs, **kwargs)
+            build_report = Pipeline(plan, session.env, jobs=opts.jobs, **kwargs).run()
             failed = _build_failures(build_report)
         pool = session.env.pool
         images: list[ImageResult] = []

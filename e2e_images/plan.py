@@ -7,6 +7,7 @@ Pure: takes a loaded Catalog (and the Dockerfile texts it needs, read by the cal
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ __all__ = [
     "ImagePlan",
     "Plan",
     "make_plan",
+    "parse_shard",
 ]
 
 # Upstream's `WHAT=all-conformance` set (test/images/image-util.sh).
@@ -50,6 +52,7 @@ class Filters:
     os: str | None = None
     platforms: tuple[str, ...] = ()
     windows_versions: tuple[str, ...] = ()
+    shard: tuple[int, int] | None = None  # (I, N), 1 <= I <= N: see `parse_shard`
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,21 +123,32 @@ class ImagePlan:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """`images` is what the filters selected; `complete` is every catalog image with every
+    platform, unfiltered: prerequisites and list entries come from it, so a filter narrows
+    what a run builds, never what a list holds or what a target reads."""
+
     registry: str
     root: Path
     images: tuple[ImagePlan, ...] = field(default=())
+    complete: tuple[ImagePlan, ...] = field(default=())
 
     def targets(self) -> tuple[BuildTarget, ...]:
         return tuple(t for image in self.images for t in image.targets)
 
+    def image(self, directory: str) -> ImagePlan:
+        """The unfiltered plan of one catalog image (all its platforms)."""
+        return next(i for i in self.complete or self.images if i.spec.dir == directory)
+
     def prerequisites(self, target: BuildTarget) -> tuple[BuildTarget, ...]:
         """Targets of the images `target`'s image depends on that it builds on: the same
         platform, or (for per-release helpers like the servercore cache) the same Windows
-        release. Direct ones only; each has its own."""
-        image = next(i for i in self.images if i.spec.dir == target.image_dir)
+        release; taken from the unfiltered plan, so a filter never drops one. Direct ones
+        only; each has its own."""
+        image = self.image(target.image_dir)
         p = target.platform
         return tuple(
-            t for dep in self.images if dep.spec.dir in image.depends_on for t in dep.targets
+            t for dep in self.complete or self.images if dep.spec.dir in image.depends_on
+            for t in dep.targets
             if t.platform.key == p.key or (p.release and t.platform.release == p.release))
 
     def to_json(self) -> dict[str, Any]:
@@ -224,6 +238,20 @@ def _select(catalog: Catalog, what: Sequence[str]) -> set[str]:
     return selected
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` with 1 <= I <= N: the I-th of N shares of the catalog's images."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise PlanError(f"shard {text!r} is not I/N with 1 <= I <= N", hint="e.g. --shard 2/3")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _shard_of(directory: str, shards: int) -> int:
+    """1-based shard of an image: a hash of its directory, the same on every machine and
+    for every catalog that holds it."""
+    return int.from_bytes(hashlib.sha256(directory.encode()).digest()[:8], "big") % shards + 1
+
+
 def _platform_filter(filters: Filters):
     wanted = [parse_platform(p) if p.count("/") >= 2 else p for p in filters.platforms]
     builds = {windows_release(v).build for v in filters.windows_versions}
@@ -259,19 +287,19 @@ def make_plan(
     edges = _edges(catalog, dockerfiles or {})
     order = _order(catalog, edges)
     selected = _select(catalog, filters.what)
+    if filters.shard is not None:
+        index, count = filters.shard
+        selected = {d for d in selected if _shard_of(d, count) == index}
     keep = _platform_filter(filters)
+    complete: list[ImagePlan] = []
     images: list[ImagePlan] = []
     for directory in order:
-        if directory not in selected:
-            continue
         spec = catalog.get(directory)
         list_tag = f"{registry}/{spec.name}:{spec.version}"
         labels = {"image_version": spec.version, "commit_id": git.commit,
                   "git_url": git.tree_url(spec.dir)}
         targets = []
         for line in spec.lines:
-            if not keep(line.platform):
-                continue
             base = line.base_image(registry) or None
             targets.append(BuildTarget(
                 image_dir=spec.dir, name=spec.name, version=spec.version,
@@ -282,9 +310,12 @@ def make_plan(
                             "OS_VERSION": line.platform.release},
                 labels=labels, go=spec.go, baseimage_line=line.line,
             ))
-        if targets:
-            depends = sorted({e.dst for e in edges if e.src == directory})
-            images.append(ImagePlan(spec, list_tag, tuple(depends), tuple(targets)))
+        depends = tuple(sorted({e.dst for e in edges if e.src == directory}))
+        image = ImagePlan(spec, list_tag, depends, tuple(targets))
+        complete.append(image)
+        kept = tuple(t for t in targets if keep(t.platform))
+        if directory in selected and kept:
+            images.append(ImagePlan(spec, list_tag, depends, kept))
     if not images and filters.what:
         raise PlanError("the filters leave nothing to build", path=str(catalog.root))
-    return Plan(registry, catalog.root, tuple(images))
+    return Plan(registry, catalog.root, tuple(images), tuple(complete))

@@ -11,17 +11,19 @@ once per Windows release (the servercore cache: `linux/amd64/1809`) carry `windo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from e2e_images.build.builder import BuildEnv
+from e2e_images.build.builder import BACKENDS, BuildEnv
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Index
-from e2e_images.plan import BuildTarget, Filters, ImagePlan, Plan
+from e2e_images.pipeline import Pipeline
+from e2e_images.plan import BuildTarget, Filters, ImagePlan, Plan, parse_shard
 from e2e_images.platforms import LINUX_ARCHES
 from e2e_images.registry.mirrors import MirrorMap
 from e2e_images.registry.pool import ClientPool
@@ -47,21 +49,27 @@ class TargetResult:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("e2e-images", "e2e-images: build and verify test images")
-    group.addoption("--registry", default=None,
-                    help="target registry; default: the embedded registry of this run")
+    group.addoption("--registry", default=os.environ.get("REGISTRY") or None,
+                    help="target registry (default: $REGISTRY, else the embedded registry "
+                         "of this run)")
     group.addoption("--images-dir", default=None,
                     help="catalog root (default: <rootdir>/images)")
     group.addoption("--what", action="append", default=[],
                     help="image directories (or all-conformance); repeatable, comma-separated")
     group.addoption("--windows-versions", default="",
                     help="only these Windows releases, comma-separated (e.g. 1809,ltsc2022)")
-    group.addoption("--builder", default="auto", choices=("auto", "native", "buildah"),
-                    help="auto: native for stages without RUN, buildah otherwise")
+    group.addoption("--builder", default="auto", choices=BACKENDS,
+                    help="auto: native for stages without RUN, buildah otherwise; legacy: "
+                         "Windows on REMOTE_DOCKER_URL_<release> daemons")
     group.addoption("--cache-dir", default=None,
                     help="build caches (default: $E2E_IMAGES_CACHE or ~/.cache/e2e-images)")
     group.addoption("--mirrors", default=None, metavar="FILE",
                     help="YAML map of upstream registry prefixes to mirrors, used with "
                          "--registry; the embedded default mirrors the hermetic stand-ins")
+    group.addoption("--shard", default=None, metavar="I/N",
+                    help="only the I-th of N stable shares of the catalog's images")
+    group.addoption("--narrow-lists", action="store_true", default=False,
+                    help="push lists with only the platforms the registry holds")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,8 +128,10 @@ def images_dir(config: pytest.Config) -> Path:
 
 
 def filters(config: pytest.Config) -> Filters:
+    shard = config.getoption("shard")
     return Filters(what=_csv(config.getoption("what")),
-                   windows_versions=_csv(config.getoption("windows_versions")))
+                   windows_versions=_csv(config.getoption("windows_versions")),
+                   shard=parse_shard(shard) if shard else None)
 
 
 def collection_plan(config: pytest.Config) -> Plan:
@@ -194,10 +204,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def e2e_shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """One directory for all xdist workers of this run."""
+def e2e_shared_dir(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+                   ) -> Path:
+    """One directory for all xdist workers of this run (the run's basetemp without xdist).
+    Read from `workerinput` rather than xdist's `worker_id` fixture, which `-p no:xdist`
+    does not provide."""
     base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
+    return base.parent if hasattr(pytestconfig, "workerinput") else base
 
 
 @pytest.fixture(scope="session")
@@ -300,25 +313,28 @@ def e2e_build_env(pytestconfig: pytest.Config, e2e_registry: str, e2e_clients: C
                         backend=backend, artifacts=artifacts)
 
 
-def produce_target(target: BuildTarget, plan: Plan, results: SharedResults,
-                   env: BuildEnv) -> TargetResult:
-    """Build `target` once per run, after the targets it builds on (each also once)."""
-    from e2e_images.build.builder import build_target as build
-
-    def produce() -> dict[str, object]:
-        for needed in plan.prerequisites(target):
-            produce_target(needed, plan, results, env)
-        return {"reference": target.tag, "digest": build(target, env).digest}
-
-    record = results.get_or_produce(target.id, produce)
-    return TargetResult(target, str(record["reference"]), str(record["digest"]))
+@pytest.fixture(scope="session")
+def e2e_pipeline(pytestconfig: pytest.Config, e2e_plan: Plan, e2e_results: SharedResults,
+                 e2e_build_env: BuildEnv) -> Pipeline:
+    """The one build pipeline (as the CLI and the gate run it), each target and list
+    produced once across all workers through the shared record."""
+    return Pipeline(e2e_plan, e2e_build_env, once=e2e_results.get_or_produce,
+                    narrow_lists=pytestconfig.getoption("narrow_lists"))
 
 
 @pytest.fixture(scope="session")
-def built_target(build_target: BuildTarget, e2e_plan: Plan, e2e_results: SharedResults,
-                 e2e_build_env: BuildEnv) -> TargetResult:
-    """The target built and pushed, once across all workers."""
-    return produce_target(build_target, e2e_plan, e2e_results, e2e_build_env)
+def built_target(build_target: BuildTarget, e2e_pipeline: Pipeline) -> TargetResult:
+    """The target built and pushed (after the targets it builds on), once across all
+    workers."""
+    try:
+        outcome = e2e_pipeline.target(build_target)
+    except E2EImagesError as exc:  # a host service is missing: one line, no traceback
+        pytest.fail(f"{build_target.id}: {exc}", pytrace=False)
+    if outcome.build is None:
+        if outcome.ok:
+            pytest.skip(f"{build_target.id}: {outcome.skipped}")
+        pytest.fail(f"{build_target.id}: {outcome.error or outcome.skipped}", pytrace=False)
+    return TargetResult(build_target, build_target.tag, outcome.build.digest)
 
 
 @pytest.fixture(scope="session")
@@ -329,26 +345,16 @@ def built_image(built_target: TargetResult, e2e_clients: ClientPool) -> Image:
 
 
 @pytest.fixture(scope="session")
-def built_list(image_plan: ImagePlan, e2e_plan: Plan, e2e_results: SharedResults,
-               e2e_build_env: BuildEnv, e2e_clients: ClientPool) -> Index | None:
+def built_list(image_plan: ImagePlan, e2e_pipeline: Pipeline) -> Index | None:
     """The image's manifest list, pushed once every child is built (None: per-platform tags
-    only, see `ImagePlan.has_list`)."""
-    from e2e_images.publish.manifest_list import publish_list
-    from e2e_images.registry.reference import parse_reference
-
-    for target in image_plan.targets:
-        produce_target(target, e2e_plan, e2e_results, e2e_build_env)
-    if not image_plan.has_list:
-        return None
-    ref = parse_reference(image_plan.list_tag)
-    client = e2e_clients.client(ref.registry)
-
-    def publish() -> dict[str, object]:
-        published = publish_list(client, image_plan.list_tag,
-                                 [t.tag for t in image_plan.targets])
-        return {"digest": published.index.digest}
-
-    digest = str(e2e_results.get_or_produce(f"list-{image_plan.spec.dir}", publish)["digest"])
-    index = client.get_manifest(ref.repository, digest)
-    assert isinstance(index, Index)
-    return index
+    only, see `ImagePlan.has_list`). A list the registry cannot complete (platforms the
+    filters left out and nobody pushed) is not pushed: the test is skipped with the tags."""
+    try:
+        outcome = e2e_pipeline.image_list(image_plan)
+    except E2EImagesError as exc:
+        pytest.fail(f"{image_plan.spec.dir}: {exc}", pytrace=False)
+    if outcome.error:
+        pytest.fail(f"{image_plan.list_tag}: {outcome.error}", pytrace=False)
+    if outcome.notice:
+        pytest.skip(outcome.notice)
+    return outcome.published.index if outcome.published else None

@@ -9,6 +9,7 @@ one registry across workers and builds the env per worker with `build_env`.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -68,7 +69,9 @@ class Session:
 def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str = "auto",
                  mirrors_file: str | None = None, storage: Path | None = None
                  ) -> Iterator[Session]:
-    """`registry=None`: the embedded default, stopped when the session closes."""
+    """`registry=None`: the embedded default, stopped when the session closes; its storage is
+    `storage` (default: <cache>/embedded-registry/storage), the layout `registry serve
+    --storage` reads."""
     with ExitStack() as stack:
         if registry:
             pool = ClientPool(mirrors=repo_list.load(mirrors_file) if mirrors_file else None)
@@ -78,8 +81,11 @@ def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str 
         from e2e_images.hermetic.standins import seed_host
         from e2e_images.registry.embedded import EmbeddedRegistry
 
-        base = storage or cache / "embedded-registry"
-        embedded = stack.enter_context(EmbeddedRegistry(base, storage=base / "storage"))
+        # `storage` is the registry's root directory itself, as for `registry serve`; the
+        # process's config and log go to a directory of their own.
+        storage = storage or cache / "embedded-registry" / "storage"
+        runtime = stack.enter_context(tempfile.TemporaryDirectory(prefix="e2e-images-reg-"))
+        embedded = stack.enter_context(EmbeddedRegistry(runtime, storage=storage))
         mirror_map, _ = seed_host(embedded.host)
         artifacts = stack.enter_context(artifact_mirror(cache / "artifacts"))
         target = f"{embedded.host}/{EMBEDDED_NAMESPACE}"

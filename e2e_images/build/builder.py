@@ -38,15 +38,15 @@ from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
 from e2e_images.oci.layout import Layout
-from e2e_images.oci.models import ConfigFile, ImagePlatform, build_manifest
+from e2e_images.oci.models import ConfigFile, Descriptor, ImagePlatform, build_manifest
 from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 
-__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time", "record_push",
-           "unchanged_tag"]
+__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
+           "record_push", "unchanged_tag"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -87,6 +87,8 @@ class TargetBuild:
     bytes_pushed: int
     seconds: float
     pushed: bool  # False: the tag already held this digest
+    entry: Descriptor | None = None  # the pushed manifest with its config's platform, when
+    # this build holds them (a list takes it as is instead of reading the child back)
 
 
 def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
@@ -287,8 +289,11 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
+    m, p = labelled.manifest, labelled.config.platform
+    entry = Descriptor(m.media_type, m.digest, m.size, platform=ImagePlatform(
+        p.os, p.architecture, p.variant, p.os_version, p.os_features))
     return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
-                       pushed)
+                       pushed, entry)
 
 
 def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
@@ -309,6 +314,34 @@ def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
     ref = parse_reference(tag)
     current = env.pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
     return digest if current is not None and current.digest == digest else None
+
+
+def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
+    """The digest `target.tag` holds if it is what the current inputs produce, as far as can
+    be known without building it: a single image of the target's platform whose labels
+    (version, commit, source) and creation time are the target's. None: the tag is missing
+    or holds an image built from other inputs. This is the one place that decides whether
+    a pushed per-platform tag may stand in for a build (a list's entries beyond a filter);
+    fingerprints kept in the registry make the same answer exact."""
+    ref = parse_reference(target.tag)
+    client = env.pool.client(ref.registry)
+    if client.head_manifest(ref.repository, ref.ref) is None:
+        return None
+    manifest = client.get_manifest(ref.repository, ref.ref)
+    if mt.is_index(manifest.media_type):
+        return None
+    image = Image.load(manifest, client.repository(ref.repository))
+    config, want = image.config, image_platform(target.platform)
+    if (config.platform.os, config.platform.architecture,
+            config.platform.variant or "") != (want.os, want.architecture, want.variant):
+        return None
+    if want.os_version and not config.platform.os_version.startswith(want.os_version + "."):
+        return None
+    if config.labels != dict(target.labels):
+        return None
+    if env.backend != "legacy" and config.created != iso_time(env.epoch):
+        return None  # a remote docker build keeps its own clock
+    return manifest.digest
 
 
 def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from e2e_images.plan import Filters
+from e2e_images.plan import Filters, parse_shard
 from e2e_images.workspace import DEFAULT_IMAGES_DIR, DEFAULT_REGISTRY
 
 
@@ -29,9 +29,13 @@ def add_catalog_arguments(parser: argparse.ArgumentParser, *,
                              "comma-separated")
     parser.add_argument("--windows-versions", type=_csv, default=[], metavar="LIST",
                         help="only these Windows releases, e.g. 1809,ltsc2022")
+    parser.add_argument("--shard", metavar="I/N", default=None,
+                        help="only the I-th of N stable shares of the catalog's images "
+                             "(by a hash of the image directory); prerequisites still build")
 
 
 def filters_from(args: argparse.Namespace) -> Filters:
     platforms = tuple(p for item in args.platform for p in _csv(item))
     return Filters(what=tuple(args.what), os=args.os, platforms=platforms,
-                   windows_versions=tuple(args.windows_versions))
+                   windows_versions=tuple(args.windows_versions),
+                   shard=parse_shard(args.shard) if args.shard else None)

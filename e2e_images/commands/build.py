@@ -11,7 +11,7 @@ from pathlib import Path
 from e2e_images.build.builder import BACKENDS
 from e2e_images.commands._common import add_catalog_arguments, filters_from
 from e2e_images.oci import media_types as mt
-from e2e_images.pipeline import RunReport, build_plan
+from e2e_images.pipeline import Pipeline, RunReport, check_host, closure
 from e2e_images.session import default_cache, open_session
 from e2e_images.workspace import load_plan, source_date_epoch
 
@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", type=Path, default=None,
                         help="the embedded registry's storage, kept between runs "
                              "(default: under the cache dir)")
+    parser.add_argument("--narrow-lists", action="store_true",
+                        help="push each list with only the platforms the registry holds, "
+                             "even if that drops some (default: a list missing a platform "
+                             "is not pushed, and the old one stays)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE",
                         help="also write the results as JSON")
 
@@ -48,6 +52,7 @@ def report_json(report: RunReport) -> dict[str, object]:
             "dir": i.image.spec.dir, "tag": i.image.list_tag,
             "digest": i.published.index.digest if i.published else None,
             "pushed": i.published.pushed if i.published else None,
+            "missing": list(i.missing),
             "error": i.error} for i in report.images],
     }
 
@@ -69,10 +74,11 @@ def print_report(report: RunReport) -> None:
             table.add_row(t.target.id, "[red]failed[/]" if t.error else "[yellow]skipped[/]",
                           t.skipped or "", "", "")
     for i in report.images:
-        status = (i.published.index.digest[:19] if i.published else
-                  i.error or "per-platform tags only")
-        table.add_row(f"{i.image.list_tag.rsplit('/', 1)[-1]} (list)",
-                      "[red]failed[/]" if i.error else "listed", status, "", "")
+        status = (i.published.index.digest[:19] if i.published else i.error or
+                  (f"missing {len(i.missing)} tags" if i.missing else "per-platform tags only"))
+        result = ("[red]failed[/]" if i.error else "[yellow]not pushed[/]" if i.missing
+                  else "listed")
+        table.add_row(f"{i.image.list_tag.rsplit('/', 1)[-1]} (list)", result, status, "", "")
     Console(width=max(120, Console().width)).print(table)
 
 
@@ -84,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(kind: str, subject: object, detail: str) -> None:
         name = getattr(subject, "id", None) or subject.spec.dir  # type: ignore[attr-defined]
+        if kind == "list" and detail.startswith("list "):
+            return  # an incomplete list: said once, at the end
         if kind in ("start", "done") or (kind == "list" and not detail.startswith("sha")):
             line = f"{kind:5} {name} {detail[:19] if kind == 'done' else detail}"
         else:
@@ -91,16 +99,23 @@ def run(args: argparse.Namespace) -> int:
         with lock:
             print(line, file=sys.stderr, flush=True)
 
+    filters = filters_from(args)
+    preflight = load_plan(images, args.registry or "preflight.invalid", filters)
+    check_host(closure(preflight, preflight.targets()), args.builder)  # before anything starts
     with open_session(registry=args.registry, cache=cache, epoch=epoch, backend=args.builder,
                       mirrors_file=args.mirrors, storage=args.storage) as session:
-        plan = load_plan(images, session.registry, filters_from(args))
+        plan = load_plan(images, session.registry, filters)
         where = "embedded registry (hermetic stand-ins)" if session.hermetic else "registry"
-        print(f"building {len(plan.targets())} targets of {len(plan.images)} images into "
-              f"{where} {session.registry}", file=sys.stderr)
-        report = build_plan(plan, session.env, jobs=args.jobs, progress=progress,
-                            list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list
-                            else mt.OCI_INDEX)
+        needed = len(closure(plan, plan.targets())) - len(plan.targets())
+        print(f"building {len(plan.targets())} targets of {len(plan.images)} images "
+              f"(+{needed} they build on) into {where} {session.registry}", file=sys.stderr)
+        report = Pipeline(plan, session.env, jobs=args.jobs, progress=progress,
+                          list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list
+                          else mt.OCI_INDEX, narrow_lists=args.narrow_lists).run()
     print_report(report)
+    for image in report.images:
+        if image.notice:
+            print(f"notice: {image.notice}", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(report_json(report), indent=2) + "\n")
     failed = [t for t in report.targets if not t.ok]

@@ -21,7 +21,8 @@ from e2e_images.oci.models import Descriptor, ImagePlatform, Index, build_index
 from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.reference import parse_reference
 
-__all__ = ["ListPublishError", "PublishedList", "assemble_index", "publish_list"]
+__all__ = ["ListChild", "ListPublishError", "PublishedList", "assemble_index", "child_entry",
+           "entry_of", "publish_list"]
 
 FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
 
@@ -37,18 +38,43 @@ class PublishedList:
     pushed: bool  # False when the tag already held this exact list
 
 
-def entry_platform(image: Image) -> ImagePlatform:
+@dataclass(frozen=True, slots=True)
+class ListChild:
+    """One list entry to be: the per-platform tag (for messages and the repository), the
+    digest the caller has for it, and its descriptor when the caller already holds the
+    manifest and config (a build it just pushed), so the child is not read back."""
+
+    tag: str
+    digest: str
+    entry: Descriptor | None = None
+
+
+def entry_of(image: Image) -> Descriptor:
+    """The list entry for a child: its platform from its own config."""
     p = image.config.platform
-    return ImagePlatform(p.os, p.architecture, p.variant, p.os_version, p.os_features)
+    manifest = image.manifest
+    return Descriptor(manifest.media_type, manifest.digest, manifest.size,
+                      platform=ImagePlatform(p.os, p.architecture, p.variant, p.os_version,
+                                             p.os_features))
 
 
-def assemble_index(children: Sequence[tuple[str, Image]], *,
+def child_entry(client: RegistryClient, repository: str, tag: str, ref: str) -> Descriptor:
+    """Read a child (by digest or tag `ref`) and return its entry; an index is refused."""
+    manifest = client.get_manifest(repository, ref)
+    if mt.is_index(manifest.media_type):
+        raise ListPublishError(f"per-platform tag {tag} is an index, not a single manifest",
+                               hint="build with --provenance=false --sbom=false")
+    return entry_of(Image.load(manifest, client.repository(repository)))
+
+
+def assemble_index(children: Sequence[tuple[str, Descriptor]], *,
                    media_type: str = mt.OCI_INDEX) -> Index:
-    """`children` are (name for messages, image) in list order (BASEIMAGE order)."""
+    """`children` are (name for messages, entry with its platform) in list (BASEIMAGE)
+    order."""
     seen: dict[tuple[str, str, str, str], str] = {}
-    entries: list[Descriptor] = []
-    for name, image in children:
-        platform = entry_platform(image)
+    for name, entry in children:
+        platform = entry.platform
+        assert platform is not None, f"{name}: a list entry needs its platform"
         if platform.os == "windows" and not FULL_OS_VERSION.match(platform.os_version):
             raise ListPublishError(
                 f"{name}: Windows image has os.version {platform.os_version!r}, "
@@ -60,27 +86,24 @@ def assemble_index(children: Sequence[tuple[str, Image]], *,
             raise ListPublishError(f"{name} and {seen[key]} are both {platform}: a list "
                                    "cannot tell them apart")
         seen[key] = name
-        manifest = image.manifest
-        entries.append(Descriptor(manifest.media_type, manifest.digest, manifest.size,
-                                  platform=platform))
-    return build_index(entries, media_type=media_type)
+    return build_index([entry for _, entry in children], media_type=media_type)
 
 
-def publish_list(client: RegistryClient, list_tag: str, child_tags: Sequence[str], *,
-                 media_type: str = mt.OCI_INDEX) -> PublishedList:
-    """Read each child by tag, check it, build the list and push it under `list_tag`."""
+def publish_list(client: RegistryClient, list_tag: str, children: Sequence[ListChild | str],
+                 *, media_type: str = mt.OCI_INDEX) -> PublishedList:
+    """Check each child, build the list and push it under `list_tag`. A child given by tag
+    alone is read by tag; one given with its descriptor is only confirmed present."""
     ref = parse_reference(list_tag)
-    children = []
-    for tag in child_tags:
-        child = parse_reference(tag)
-        if child.repository != ref.repository or child.registry != ref.registry:
-            raise ListPublishError(f"child {tag} is not in {ref.name}")
-        manifest = client.get_manifest(child.repository, child.ref)
-        if mt.is_index(manifest.media_type):
-            raise ListPublishError(f"per-platform tag {tag} is an index, not a single manifest",
-                                   hint="build with --provenance=false --sbom=false")
-        children.append((tag, Image.load(manifest, client.repository(child.repository))))
-    index = assemble_index(children, media_type=media_type)
+    entries: list[tuple[str, Descriptor]] = []
+    for item in children:
+        child = ListChild(item, "") if isinstance(item, str) else item
+        cref = parse_reference(child.tag)
+        if cref.repository != ref.repository or cref.registry != ref.registry:
+            raise ListPublishError(f"child {child.tag} is not in {ref.name}")
+        entry = child.entry or child_entry(client, cref.repository, child.tag,
+                                           child.digest or cref.ref)
+        entries.append((child.tag, entry))
+    index = assemble_index(entries, media_type=media_type)
     for entry in index.manifests:  # confirmed by digest right before the list goes up
         if client.head_manifest(ref.repository, entry.digest) is None:
             raise ListPublishError(f"child {entry.digest} vanished from {ref.name}")
