@@ -42,7 +42,8 @@ def build(capsys, tmp_path):
     def run(*args: str) -> tuple[int, dict, str]:
         out = tmp_path / "build.json"
         out.unlink(missing_ok=True)
-        code = main(["build", *args, "--json", str(out)])
+        where = () if "--images-dir" in args else ("--images-dir", str(IMAGES))
+        code = main(["build", *args, *where, "--json", str(out)])
         err = capsys.readouterr().err
         return code, json.loads(out.read_text()) if out.exists() else {}, err
 

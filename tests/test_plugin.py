@@ -164,3 +164,36 @@ def test_summary_table_names_failing_cells(pytester, tmp_path):
         assert legend in out
     result.stdout.re_match_lines([r"base +\(list\) +ok *$", r"top +linux/amd64 +FAIL +ok$",
                                   r"8 rows, 2 failed cells"])
+
+
+def test_no_image_table_without_image_tests(pytester, tmp_path):
+    """A tool test whose id happens to be a target id is not an image test: no table."""
+    tree = make_tiny_tree(tmp_path / "images")
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.parametrize("x", [1], ids=["base-linux-amd64"])
+        def test_tool(x):
+            assert x
+    """)
+    result = pytester.runpytest_subprocess("--images-dir", str(tree), "-p", "no:xdist",
+                                           f"--basetemp={tmp_path / 'bt'}")
+    result.assert_outcomes(passed=1)
+    assert "image x platform x check" not in result.stdout.str()
+
+
+def test_options_are_the_clis_and_work_without_xdist(pytester, tmp_path, monkeypatch):
+    """`$REGISTRY` is the default registry, `--builder legacy` and `--shard` are accepted,
+    and the fixtures work under `-p no:xdist` (no `worker_id` fixture there)."""
+    tree = make_tiny_tree(tmp_path / "images")
+    monkeypatch.setenv("REGISTRY", "registry.example/from-env")
+    pytester.makepyfile("""
+        def test_x(e2e_registry, e2e_shared_dir, pytestconfig):
+            assert e2e_registry == "registry.example/from-env"
+            assert pytestconfig.getoption("builder") == "legacy"
+            assert e2e_shared_dir.is_dir()
+    """)
+    result = pytester.runpytest_subprocess("--images-dir", str(tree), "-p", "no:xdist",
+                                           "--builder", "legacy", "--shard", "1/2",
+                                           f"--basetemp={tmp_path / 'bt'}")
+    result.assert_outcomes(passed=1)
