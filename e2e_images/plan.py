@@ -99,12 +99,16 @@ class ImagePlan:
     list_tag: str
     depends_on: tuple[str, ...]
     targets: tuple[BuildTarget, ...]
+    listed: bool | None = None  # a filtered image: whether the whole image has a list
 
     @property
     def has_list(self) -> bool:
         """False when two targets would be the same list entry: Linux images keyed per
         Windows release (the servercore cache) differ only in their tags, and a list of them
-        would always resolve to its first entry. Such an image publishes per-platform tags."""
+        would always resolve to its first entry. Such an image publishes per-platform tags.
+        A property of the whole image, whatever a filter keeps of it."""
+        if self.listed is not None:
+            return self.listed
         keys = [(t.platform.os, t.platform.arch, t.platform.oci_variant,
                  t.platform.os_version or "") for t in self.targets]
         return len(set(keys)) == len(keys)
@@ -315,7 +319,7 @@ def make_plan(
         complete.append(image)
         kept = tuple(t for t in targets if keep(t.platform))
         if directory in selected and kept:
-            images.append(ImagePlan(spec, list_tag, depends, kept))
+            images.append(ImagePlan(spec, list_tag, depends, kept, image.has_list))
     if not images and filters.what:
         raise PlanError("the filters leave nothing to build", path=str(catalog.root))
     return Plan(registry, catalog.root, tuple(images), tuple(complete))

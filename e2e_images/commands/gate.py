@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="verify configs and added layers only")
     parser.add_argument("--docker-list", action="store_true",
                         help="push Docker manifest lists instead of OCI indexes")
+    parser.add_argument("--narrow-lists", action="store_true",
+                        help="lists of only the platforms the filters select (deliberately "
+                             "narrower than the catalog's), verified as such")
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--storage", type=Path, default=None,
                         help="the embedded registry's storage (default: under the cache dir)")
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         mirrors_file=args.mirrors, cache=args.cache_dir, storage=args.storage,
         fast=args.fast, results=args.results, junit=args.junit, images_yaml=args.images_yaml,
         mirror_config=args.mirror_config,
-        list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list else None)
+        list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list else None,
+        narrow_lists=args.narrow_lists)
     outcome = run_gate(opts, progress=lambda m: print(m, file=sys.stderr, flush=True))
     failed = [i for i in outcome.results.images if not i.passed]
     passed = len(outcome.results.images) - len(failed)

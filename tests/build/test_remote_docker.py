@@ -49,9 +49,9 @@ def test_command_lines():
     assert docker_push_command(daemon, target.tag)[-2:] == ["push", target.tag]
 
 
-def test_releases_without_a_daemon_are_left_out(tmp_path, monkeypatch):
-    """No REMOTE_DOCKER_URL at all: Linux targets build and list; a Windows-only image is
-    skipped whole; a mixed image lists only what was built."""
+def test_releases_without_a_daemon_are_not_built_and_lists_stay_whole(tmp_path, monkeypatch):
+    """No REMOTE_DOCKER_URL at all: Linux targets build; Windows ones are skipped (not a
+    failure). A list missing a skipped release is not pushed unless asked to narrow it."""
     for key in [k for k in os.environ if k.startswith("REMOTE_DOCKER_URL_")]:
         monkeypatch.delenv(key)
     tree = make_tiny_tree(tmp_path / "images")
@@ -60,15 +60,20 @@ def test_releases_without_a_daemon_are_left_out(tmp_path, monkeypatch):
     with open_session(registry=None, cache=tmp_path / "cache", epoch=1, backend="legacy") as s:
         plan = load_plan(tree, s.registry, Filters())
         report = build_plan(plan, s.env)
-    assert report.ok
+        narrowed = build_plan(plan, s.env, narrow_lists=True)
+    assert report.ok and not report.complete
     by_id = {t.target.id: t for t in report.targets}
     assert by_id["win-windows-amd64-ltsc2022"].skipped.startswith("skipped: no builder")
     assert by_id["top-windows-amd64-ltsc2022"].build is None
     assert by_id["top-linux-amd64"].build is not None
     lists = {i.image.spec.dir: i for i in report.images}
-    assert lists["win"].published is None and lists["win"].error.startswith("skipped:")
+    assert lists["win"].published is None and lists["win"].missing
+    assert lists["top"].published is None
+    assert [t.rsplit("-", 1)[-1] for t in lists["top"].missing] == ["ltsc2022"]
+    lists = {i.image.spec.dir: i for i in narrowed.images}
     entries = lists["top"].published.index.manifests
     assert [d.platform.os for d in entries] == ["linux"]
+    assert lists["win"].published is None  # nothing at all to list
 
 
 def test_build_and_push_through_a_docker_daemon(tmp_path):

@@ -31,6 +31,7 @@ def test_real_subset_gate_proposes_busybox_only(tmp_path: Path, busybox_binaries
                        filters=Filters(what=("windows-servercore-cache", "busybox",
                                              "powershell-helper"),
                                        windows_versions=("ltsc2022",)),
+                       narrow_lists=True,  # ltsc2022 only, on purpose
                        results=tmp_path / "results.json", junit=tmp_path / "junit.xml",
                        images_yaml=images_yaml, mirror_config=mirror_config)
     outcome = run_gate(opts)
