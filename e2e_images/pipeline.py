@@ -302,7 +302,9 @@ class Pipeline:
 
             def submit_ready() -> None:
                 ready = [k for k, d in deps.items() if d <= done]
-                for key in sorted(ready, key=lambda k: -height[k]):
+                # lists first (a few requests each, and due as soon as their children
+                # are), then the longest chain of waiting targets
+                for key in sorted(ready, key=lambda k: (k[0] == "t", -height[k])):
                     del deps[key]
                     running[pool.submit(task, key)] = key
 

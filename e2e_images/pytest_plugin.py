@@ -281,15 +281,17 @@ def image_plan(request: pytest.FixtureRequest, e2e_plan: Plan) -> ImagePlan:
 
 @pytest.fixture(scope="session")
 def e2e_docker() -> Iterator[object]:
-    """A docker-py client to the engine `hack/services.sh up` starts (or one already there)."""
+    """A docker-py client to the engine `hack/services.sh up` starts (or one already there).
+    No engine is one line naming the fix, checked before any runtime test runs."""
     import docker
 
+    from e2e_images.host import HostServiceError, require_docker
+
     try:
-        client = docker.from_env(timeout=300)
-        client.ping()
-    except Exception as exc:  # no engine: genuinely absent, say why
-        pytest.skip(f"no Docker engine answers ({type(exc).__name__}); "
-                    "run hack/services.sh up as root")
+        require_docker()
+    except HostServiceError as exc:
+        pytest.fail(f"runtime checks: {exc}", pytrace=False)
+    client = docker.from_env(timeout=300)
     yield client
     client.close()
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Start or stop the host services the tests need: `hack/services.sh up|down`.
+# Start or stop the host services the tests need: `hack/services.sh up|down [--binfmt]`.
 #  - binfmt: qemu-user-static handlers for foreign-arch RUN and runtime checks. `up` mounts
-#    binfmt_misc if needed and enables the qemu entries.
+#    binfmt_misc if needed and enables the qemu entries. `down` leaves them registered (they
+#    are host configuration other runs rely on: `pytest -k windows` after `hack/test` must
+#    not meet `exec format error`); `down --binfmt` disables what `up` enabled.
 #  - dockerd: the engine the runtime checks use, started if none answers on the default socket.
 # Each records what it changed in .cache/services, so `down` undoes only that.
 # The embedded registry is not a service here: the test session starts and stops its own.
@@ -71,6 +73,6 @@ dockerd_down() {
 
 case "${1:-}" in
   up) binfmt_up && dockerd_up ;;
-  down) dockerd_down; binfmt_down ;;
-  *) echo "usage: hack/services.sh up|down" >&2; exit 2 ;;
+  down) dockerd_down; if [[ ${2:-} == --binfmt ]]; then binfmt_down; fi ;;
+  *) echo "usage: hack/services.sh up|down [--binfmt]" >&2; exit 2 ;;
 esac

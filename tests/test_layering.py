@@ -34,6 +34,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "verify": ("verify", "oci", "platforms", "errors"),
     "publish": ("publish", "oci", "registry", "plan", "verify", "platforms", "errors"),
     "hermetic": ("hermetic", "oci", "registry", "build", "platforms", "errors"),
+    "host": ("errors",),
 }
 
 
