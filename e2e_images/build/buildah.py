@@ -9,13 +9,15 @@ written; `ADD <url>` lines are pointed at the artifact mirror by the caller.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,15 +111,30 @@ class Buildah:
             iidfile, digestfile = Path(tmp) / "iid", Path(tmp) / "digest"
             name = f"localhost/e2e-images-build:{uuid.uuid4().hex}"
             what = f"buildah build of {request.dockerfile.name} for {request.platform.key}"
-            self._run(buildah_command(self.storage, request, iidfile, name), what)
             image_id = name
             try:
-                host = destination.removeprefix("docker://").split("/", 1)[0]
-                tls = ["--tls-verify=false"] if destination.startswith("docker://") and \
-                    is_loopback(host) else []
-                self._run([*self._base(), "push", "--format", "oci", "--digestfile",
-                           str(digestfile), *tls, image_id, destination],
-                          f"buildah push to {destination}")
+                with self._store(fcntl.LOCK_SH):
+                    self._run(buildah_command(self.storage, request, iidfile, name), what)
+                    host = destination.removeprefix("docker://").split("/", 1)[0]
+                    tls = ["--tls-verify=false"] if destination.startswith("docker://") and \
+                        is_loopback(host) else []
+                    self._run([*self._base(), "push", "--format", "oci", "--digestfile",
+                               str(digestfile), *tls, image_id, destination],
+                              f"buildah push to {destination}")
             finally:
-                subprocess.run([*self._base(), "rmi", "-f", image_id], capture_output=True)
+                with self._store(fcntl.LOCK_EX):
+                    subprocess.run([*self._base(), "rmi", "-f", image_id], capture_output=True)
             return digestfile.read_text().strip()
+
+    @contextmanager
+    def _store(self, mode: int) -> Iterator[None]:
+        """Builds share the store; a removal has it alone. Two different stages can give
+        the same image ID: removing it while another build commits or pushes it would make
+        that build fail with `image not known`."""
+        self.storage.mkdir(parents=True, exist_ok=True)
+        with open(self.storage / "e2e-images.lock", "a") as lock:
+            fcntl.flock(lock, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
