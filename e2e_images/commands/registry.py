@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            description="Run docker-registry on 127.0.0.1 until interrupted.")
     serve.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     serve.add_argument("--storage", type=Path, default=None,
-                       help="storage directory (default: a temporary one, removed on exit)")
+                       help="storage directory, the same layout `build`, `gate` and `mirror` "
+                            "write with --storage (default: a temporary one, removed on exit)")
 
 
 def run(args: argparse.Namespace) -> int:
