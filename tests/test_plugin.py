@@ -197,3 +197,12 @@ def test_options_are_the_clis_and_work_without_xdist(pytester, tmp_path, monkeyp
                                            "--builder", "legacy", "--shard", "1/2",
                                            f"--basetemp={tmp_path / 'bt'}")
     result.assert_outcomes(passed=1)
+
+
+def test_tool_tests_print_no_image_table():
+    """`pytest tests/oci`: the tool's own tests, no image table."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "tests/oci", "-q",
+                          "-p", "no:cacheprovider", "-p", "no:xdist"],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert "passed" in out.stdout and "image x platform x check" not in out.stdout
