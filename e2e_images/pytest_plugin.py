@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e_images.audit import VerifyOptions
 from e2e_images.build.builder import BuildEnv
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci.image import Image
@@ -26,6 +27,7 @@ from e2e_images.platforms import LINUX_ARCHES
 from e2e_images.registry.mirrors import MirrorMap
 from e2e_images.registry.pool import ClientPool
 from e2e_images.run_state import SharedResults
+from e2e_images.verify.containerd import DEFAULT_GATING, parse_families
 from e2e_images.workspace import load_plan
 
 __all__ = ["TargetResult"]
@@ -62,6 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mirrors", default=None, metavar="FILE",
                     help="YAML map of upstream registry prefixes to mirrors, used with "
                          "--registry; the embedded default mirrors the hermetic stand-ins")
+    group.addoption("--fail-on-warnings", action="store_true", default=False,
+                    help="verification warnings fail the image checks too (default: only "
+                         "errors fail; warnings are shown in the summary table)")
+    group.addoption("--containerd-families", default=None, metavar="LIST",
+                    help="containerd families whose pull problems fail the list checks "
+                         "(1.6, 1.7.0-1.7.19, 1.7.20-2.1, 2.2+; 'all'; '<release>+'; "
+                         "default: 1.7.20+)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -247,6 +256,18 @@ def e2e_plan(pytestconfig: pytest.Config, e2e_registry: str) -> Plan:
 def e2e_clients(e2e_upstream: MirrorMap) -> ClientPool:
     return ClientPool(mirrors=e2e_upstream)
 
+
+
+@pytest.fixture(scope="session")
+def e2e_verify_options(pytestconfig: pytest.Config) -> VerifyOptions:
+    """What the image checks judge by (`--containerd-families`); `fail_on_warnings` is
+    read by the checks from `--fail-on-warnings`."""
+    families = pytestconfig.getoption("containerd_families")
+    try:
+        gating = parse_families(families or DEFAULT_GATING)
+    except E2EImagesError as exc:
+        raise pytest.UsageError(f"e2e-images: {exc}") from None
+    return VerifyOptions(gating=gating)
 
 
 @pytest.fixture(scope="session")

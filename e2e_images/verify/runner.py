@@ -63,7 +63,11 @@ def run_checks(image: Image, *, expectations: Expectations | None = None,
 
 def run_list_checks(index: Index, children: Mapping[str, Child],
                     expected_platforms: Sequence[Platform] = (), *,
-                    base_os_versions: Mapping[str, str] | None = None) -> Report:
-    check = ManifestListCheck(tuple(expected_platforms), dict(base_os_versions or {}))
+                    base_os_versions: Mapping[str, str] | None = None,
+                    gating: frozenset[str] | None = None) -> Report:
+    """The list checks; `gating`: the containerd families whose problems are findings
+    (default: containerd.DEFAULT_GATING)."""
+    check = ManifestListCheck(tuple(expected_platforms), dict(base_os_versions or {}),
+                              **({"gating": gating} if gating is not None else {}))
     check.validate()
     return Report(index.digest, (check.run(index, children),))
