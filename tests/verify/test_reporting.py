@@ -80,5 +80,5 @@ def test_summary_table_shows_warned_cells(pytester, tmp_path):
     result = pytester.runpytest_subprocess("--images-dir", str(tree),
                                            f"--basetemp={tmp_path / 'bt'}")
     result.assert_outcomes(passed=5)
-    result.stdout.re_match_lines([r"top +linux/amd64 +warn$", r"base +linux/amd64 +ok$",
+    result.stdout.re_match_lines([r"base +linux/amd64 +ok$", r"top +linux/amd64 +warn$",
                                   r"\d+ rows, 0 failed cells, \d+ cells with warnings"])
