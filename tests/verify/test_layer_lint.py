@@ -21,7 +21,7 @@ from e2e_images.verify.checks.windows_layer import (
 from e2e_images.verify.runner import run_checks
 from e2e_images.verify.view import ImageView
 
-# ko's "O:BUG:BU" (windows-images.md, W8)
+# ko's "O:BUG:BU" (docs/windows-layers.md, W8)
 KO_SD = "AQAAgBQAAAAkAAAAAAAAAAAAAAABAgAAAAAABSAAAAAhAgAAAQIAAAAAAAUgAAAAIQIAAA=="
 
 
