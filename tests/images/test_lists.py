@@ -58,10 +58,11 @@ def test_containerd_pull_table_covers_every_family_and_node(image_plan, built_li
     assert not pull_errors, pull_errors
 
 
-def test_each_windows_node_of_a_built_release_pulls_its_own_entry(image_plan, built_list,
-                                                                   e2e_clients):
-    """Under 2.2+ (sorted by os.version) every node pulls the entry built for its release;
-    a client 22621 node pulls the LTSC 2022 one."""
+def test_each_node_of_a_built_release_pulls_its_own_entry(image_plan, built_list,
+                                                          e2e_clients):
+    """Under 2.2+ (sorted by os.version) every Windows node pulls the entry built for its
+    release; a client 22621 node pulls the LTSC 2022 one. (No "windows" in the test's name:
+    `-k windows` selects the Windows build.)"""
     _needs_list(image_plan, built_list)
     built = {int(t.os_version.split(".")[2]) for t in image_plan.targets
              if t.platform.is_windows}
