@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_images.publish.files import PublishInputError, write_atomic
-from e2e_images.verify.result import Finding
+from e2e_images.verify.result import Finding, Judged
 
 __all__ = ["SCHEMA", "GateResults", "ImageResult", "read_results", "write_results"]
 
@@ -22,7 +22,7 @@ SCHEMA = 1
 
 
 @dataclass(frozen=True, slots=True)
-class ImageResult:
+class ImageResult(Judged):
     dir: str  # catalog directory
     name: str  # published name (ALIAS applied)
     version: str  # the list tag's tag
@@ -33,14 +33,6 @@ class ImageResult:
     error: str | None = None  # why it could not be built or verified
     targets: tuple[tuple[str, str], ...] = ()  # (per-platform tag, digest)
     info: tuple[str, ...] = ()  # observations (which entry each containerd release pulls)
-
-    @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.is_error)
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if not f.is_error)
 
     def to_dict(self) -> dict[str, Any]:
         return {"dir": self.dir, "name": self.name, "version": self.version,

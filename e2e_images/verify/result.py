@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ERROR", "WARNING", "CheckResult", "Finding", "Report", "Severity", "failing"]
+__all__ = ["ERROR", "WARNING", "CheckResult", "Finding", "Judged", "Report", "Severity",
+           "failing"]
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -59,8 +60,24 @@ def failing(findings: Iterable[Finding], *, fail_on_warnings: bool = False
     return tuple(f for f in findings if f.is_error or fail_on_warnings)
 
 
+class Judged:
+    """Errors and warnings of anything that holds `findings` (results, reports, the gate's
+    per-image results)."""
+
+    __slots__ = ()
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.is_error)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.is_error)
+
+
 @dataclass(frozen=True, slots=True)
-class CheckResult:
+class CheckResult(Judged):
     """One check kind run on one subject. `skipped` says why it could not run at all;
     `unverified` lists what it had to leave out (e.g. base-layer paths in fast mode);
     `info` holds observations that judge nothing (which entry each containerd release
@@ -72,14 +89,6 @@ class CheckResult:
     skipped: str = ""
     unverified: tuple[str, ...] = ()
     info: tuple[str, ...] = ()
-
-    @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.is_error)
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if not f.is_error)
 
     @property
     def passed(self) -> bool:
@@ -99,7 +108,7 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
+class Report(Judged):
     subject: str
     results: tuple[CheckResult, ...] = field(default_factory=tuple)
 
@@ -112,16 +121,8 @@ class Report:
         return not failing(self.findings, fail_on_warnings=fail_on_warnings)
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
+    def findings(self) -> tuple[Finding, ...]:  # type: ignore[override]
         return tuple(f for r in self.results for f in r.findings)
-
-    @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.is_error)
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if not f.is_error)
 
     @property
     def info(self) -> tuple[str, ...]:
