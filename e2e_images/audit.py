@@ -31,8 +31,8 @@ from e2e_images.verify.result import CheckResult, Finding, Report
 from e2e_images.verify.runner import run_checks, run_list_checks
 from e2e_images.verify.view import ImageCheck
 
-__all__ = ["BASE_DIGEST_ANNOTATION", "BASE_NAME_ANNOTATION", "VerifyOptions", "base_image",
-           "fetch_children", "root_images", "verify", "verify_image"]
+__all__ = ["BASE_DIGEST_ANNOTATION", "BASE_NAME_ANNOTATION", "Roots", "VerifyOptions",
+           "base_image", "fetch_children", "verify", "verify_image"]
 
 ROOT_REPOSITORY = "mcr.microsoft.com/windows/{flavor}:{tag}"
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -61,22 +61,40 @@ def base_image(pool: ClientPool, ref: str, platform: Platform) -> BaseImage:
                      image.config.platform.os_version)
 
 
-def root_images(pool: ClientPool, os_version: str) -> tuple[BaseImage | None, list[BaseImage]]:
-    """nanoserver (the root Windows images must start with) and servercore (forbidden) of the
-    release an os.version belongs to; None when the release is unknown or unreachable."""
-    build = os_version.split(".")[2] if os_version.count(".") >= 2 else ""
-    token = next((r.token for r in WINDOWS_RELEASES.values() if str(r.build) == build), None)
-    if token is None:
-        return None, []
-    found: dict[str, BaseImage] = {}
-    for flavor in ("nanoserver", "servercore"):
-        ref = ROOT_REPOSITORY.format(flavor=flavor, tag=token)
-        try:
-            found[flavor] = base_image(pool, ref, Platform("windows", "amd64", release=token))
-        except E2EImagesError:
-            continue
-    forbidden = [found["servercore"]] if "servercore" in found else []
-    return found.get("nanoserver"), forbidden
+class Roots:
+    """The Windows roots of each release (nanoserver, which Windows images must start with,
+    and servercore, which they must not), read once per verification. A registry that does
+    not answer is tried once, not once per child and flavor (offline, each try costs the
+    client's retries)."""
+
+    def __init__(self, pool: ClientPool) -> None:
+        self.pool = pool
+        self._found: dict[str, tuple[BaseImage | None, list[BaseImage]]] = {}
+        self.unreachable = ""  # why the roots' registry could not be read
+
+    def of(self, os_version: str) -> tuple[BaseImage | None, list[BaseImage]]:
+        """(nanoserver, [servercore]) of the release an os.version belongs to; None and []
+        when the release is unknown or its roots cannot be read."""
+        build = os_version.split(".")[2] if os_version.count(".") >= 2 else ""
+        token = next((r.token for r in WINDOWS_RELEASES.values() if str(r.build) == build),
+                     None)
+        if token is None or self.unreachable:
+            return None, []
+        if token not in self._found:
+            found: dict[str, BaseImage] = {}
+            for flavor in ("nanoserver", "servercore"):
+                ref = ROOT_REPOSITORY.format(flavor=flavor, tag=token)
+                try:
+                    found[flavor] = base_image(self.pool, ref,
+                                               Platform("windows", "amd64", release=token))
+                except ManifestUnknown:
+                    continue
+                except E2EImagesError as exc:
+                    self.unreachable = f"{ref}: {exc}"
+                    break
+            forbidden = [found["servercore"]] if "servercore" in found else []
+            self._found[token] = (found.get("nanoserver"), forbidden)
+        return self._found[token]
 
 
 def fetch_children(pool: ClientPool, ref: Reference, index: Index) -> dict[str, Child]:
@@ -115,7 +133,8 @@ def _targets(plan: ImagePlan | None) -> tuple[BuildTarget, ...]:
     return plan.targets if plan is not None else ()
 
 
-def _found_base(pool: ClientPool, image: Image) -> tuple[BaseImage | None, list[str]]:
+def _found_base(pool: ClientPool, roots: Roots, image: Image
+                ) -> tuple[BaseImage | None, list[str]]:
     """A bare reference's base: from its base annotations, else the Windows root of its
     release when the image starts with it. Returns the base and what could not be read."""
     notes: list[str] = []
@@ -136,17 +155,21 @@ def _found_base(pool: ClientPool, image: Image) -> tuple[BaseImage | None, list[
             except E2EImagesError as exc:
                 notes.append(f"base {ref} (annotation) not read: {exc}")
     if image.platform.os == "windows":
-        nano, forbidden = root_images(pool, image.config.platform.os_version)
+        nano, forbidden = roots.of(image.config.platform.os_version)
         for root in [r for r in (nano, *forbidden) if r is not None]:
             if root.is_prefix_of(layers):
                 return root, notes
+        if roots.unreachable:
+            notes.append(f"Windows root not read ({roots.unreachable}); base layers told "
+                         "apart by layout")
     return None, notes
 
 
 def verify_image(pool: ClientPool, image: Image, *, subject: str,
                  target: BuildTarget | None, expectations: Expectations | None,
-                 options: VerifyOptions) -> Report:
+                 options: VerifyOptions, roots: Roots | None = None) -> Report:
     """One image; `target` is the plan's target it stands for (None: a bare reference)."""
+    roots = roots or Roots(pool)
     base: BaseImage | None = None
     notes: list[str] = []
     if target is not None and target.base_image:
@@ -155,11 +178,11 @@ def verify_image(pool: ClientPool, image: Image, *, subject: str,
         except E2EImagesError as exc:
             notes.append(f"base {target.base_image} not read: {exc}")
     elif target is None:
-        base, notes = _found_base(pool, image)
+        base, notes = _found_base(pool, roots, image)
     root, forbidden = None, []
     section = expectations.for_os(image.platform.os) if expectations is not None else None
     if section is not None and section.root_image:
-        root, forbidden = root_images(pool, image.config.platform.os_version)
+        root, forbidden = roots.of(image.config.platform.os_version)
     extra: list[ImageCheck] = []
     if options.labels and target is not None:
         extra.append(MetadataCheck(labels=dict(target.labels)))
@@ -173,7 +196,8 @@ def verify_image(pool: ClientPool, image: Image, *, subject: str,
 
 def _verify_ref(pool: ClientPool, text: str, *, plan: ImagePlan | None,
                 target: BuildTarget | None, expected: Sequence[Platform],
-                expectations: Expectations | None, options: VerifyOptions) -> Report:
+                expectations: Expectations | None, options: VerifyOptions,
+                roots: Roots) -> Report:
     ref = pool.resolve(text)
     client = pool.client(ref.registry)
     manifest = client.get_manifest(ref.repository, ref.ref)
@@ -181,7 +205,7 @@ def _verify_ref(pool: ClientPool, text: str, *, plan: ImagePlan | None,
         image = Image.load(manifest, client.repository(ref.repository))
         return verify_image(pool, image, subject=text,
                             target=target or _target_for(_targets(plan), image),
-                            expectations=expectations, options=options)
+                            expectations=expectations, options=options, roots=roots)
     children = fetch_children(pool, ref, manifest)
     if target is not None:  # a per-platform tag must be one manifest, not an index
         report = Report(f"{text} (index)", (CheckResult("per_platform_tag", manifest.digest, (
@@ -208,7 +232,8 @@ def _verify_ref(pool: ClientPool, text: str, *, plan: ImagePlan | None,
             report = report.merged(verify_image(
                 pool, child, subject=f"{text}@{digest}",
                 target=_target_for(_targets(plan) if target is None else (target,), child),
-                expectations=expectations, options=options), subject=report.subject)
+                expectations=expectations, options=options, roots=roots),
+                subject=report.subject)
     return report
 
 
@@ -223,25 +248,26 @@ def verify(pool: ClientPool, subject: ImagePlan | BuildTarget | str, *, ref: str
     Expectations come from the plan's directory unless given.
     """
     options = options or VerifyOptions()
+    roots = Roots(pool)
     if isinstance(subject, str):
         return _verify_ref(pool, subject, plan=None, target=None, expected=expected,
-                           expectations=expectations, options=options)
+                           expectations=expectations, options=options, roots=roots)
     if expectations is None:
         expectations = _load_expectations(subject)
     if isinstance(subject, BuildTarget):
         return _verify_ref(pool, ref or subject.tag, plan=None, target=subject, expected=(),
-                           expectations=expectations, options=options)
+                           expectations=expectations, options=options, roots=roots)
     plan = subject
+    platforms = list(expected) or [t.platform for t in plan.targets]
     if ref is not None:
         target = next((t for t in plan.targets if t.tag.rsplit(":", 1)[-1]
                        == ref.rsplit(":", 1)[-1] and "@" not in ref), None)
-        return _verify_ref(pool, ref, plan=plan, target=target,
-                           expected=expected or [t.platform for t in plan.targets],
-                           expectations=expectations, options=options)
+        return _verify_ref(pool, ref, plan=plan, target=target, expected=platforms,
+                           expectations=expectations, options=options, roots=roots)
     if plan.has_list:
-        return _verify_ref(pool, plan.list_tag, plan=plan, target=None,
-                           expected=expected or [t.platform for t in plan.targets],
-                           expectations=expectations, options=options)
+        return _verify_ref(pool, plan.list_tag, plan=plan, target=None, expected=platforms,
+                           expectations=expectations, options=options, roots=roots)
     reports = [_verify_ref(pool, t.tag, plan=plan, target=t, expected=(),
-                           expectations=expectations, options=options) for t in plan.targets]
+                           expectations=expectations, options=options, roots=roots)
+               for t in plan.targets]
     return Report(plan.list_tag, tuple(r for rep in reports for r in rep.results))

@@ -22,9 +22,12 @@ from verify_builders import (
     with_windows_runtime,
 )
 
+from e2e_images.audit import BASE_NAME_ANNOTATION
+from e2e_images.build.windows_layer import WinEntry
 from e2e_images.cli import main
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.models import Descriptor, ImagePlatform
+from e2e_images.oci.mutate import set_annotations
 
 RELEASES = ("1809", "ltsc2022", "ltsc2025")
 EXPECTATIONS = """\
@@ -260,3 +263,22 @@ def test_whiteout_outside_files_and_hardlink_to_nothing_exit_1(world, client, ca
     errors = {(line.split(" ")[1], line.split(" ")[3].rstrip(":"))
               for line in out.splitlines() if ": warning: " not in line}
     assert errors == {("W4", ".wh.Windows"), ("W5", "Files/bin/sh.exe")}
+
+
+def test_a_bare_reference_takes_its_base_from_its_annotations(world, client, capsys):
+    """Without a plan, `org.opencontainers.image.base.name` says which layers are the base's:
+    its stray entry is not judged as this image's. Without the annotation, only the
+    nanoserver root is recognised as base, and the stray entry is an added one (W3)."""
+    b, repo, host = world["b"], world["repo"], world["host"]
+    base = b.add(b.base("ltsc2022"), raw=raw_tar([Raw("stray.txt", data=b"x")]))
+    b.push(client, repo, base, tag="annotated-base")
+    child = with_windows_runtime(b, b.add(base, entries=[WinEntry.file("x.txt", b"x")]))
+    b.push(client, repo, child, tag="plain-child")
+    annotated = set_annotations(child.manifest,
+                                {BASE_NAME_ANNOTATION: f"{host}/{repo}:annotated-base"})
+    client.put_manifest(repo, "annotated-child", annotated.raw, annotated.media_type)
+    mirrors = ("--mirrors", str(world["mirrors"]))
+    assert main(["verify", f"{host}/{repo}:plain-child", *mirrors]) == 0
+    assert ": W3 windows/amd64:10.0.20348.2966 stray.txt: warning: " in capsys.readouterr().out
+    assert main(["verify", f"{host}/{repo}:annotated-child", *mirrors]) == 0
+    assert capsys.readouterr().out == ""
