@@ -19,6 +19,7 @@ IO_MODULES = {"socket", "subprocess", "requests", "http", "urllib.request", "doc
 # module (or package prefix) -> the e2e_images modules it may import (prefixes)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "errors": (),
+    "atomic": (),
     "oci.media_types": (),
     "platforms": ("errors", "oci.models", "oci.digest", "oci.media_types"),
     "oci.digest": OCI_CORE,
@@ -30,10 +31,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "plan": ("catalog", "platforms", "errors", *OCI_CORE),
     "registry.embedded": OCI_CORE,
     "registry": ("registry", "oci", "platforms", "errors"),
-    "build": ("build", "oci", "platforms", "plan", "catalog", "registry", "errors"),
+    "build": ("build", "oci", "platforms", "plan", "catalog", "registry", "errors", "atomic"),
     "verify": ("verify", "oci", "platforms", "errors"),
     "publish": ("publish", "oci", "registry", "plan", "verify", "platforms", "errors"),
-    "hermetic": ("hermetic", "oci", "registry", "build", "platforms", "errors"),
+    "hermetic": ("hermetic", "oci", "registry", "build", "platforms", "errors", "atomic"),
 }
 
 

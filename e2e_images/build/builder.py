@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from e2e_images import __version__
+from e2e_images.atomic import write_atomic_bytes
 from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
@@ -166,15 +168,16 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     layout_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout_dir) + ".lock"):
         if not (layout_dir / "index.json").is_file():
-            building = layout_dir.with_name(f"{key}.{os.getpid()}.partial")
-            if building.exists():
-                shutil.rmtree(building)
+            building = layout_dir.with_name(f"{key}.{uuid.uuid4().hex}.partial")
             Layout.init(building)
             request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
                                      env.epoch, target_stage=stage.name or str(stage_index),
                                      build_args=dict(target.build_args))
-            env.buildah().build(request, f"oci:{building}:stage")
-            os.replace(building, layout_dir)
+            try:
+                env.buildah().build(request, f"oci:{building}:stage")
+                os.replace(building, layout_dir)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
     parts = _without_base_refs(ImageParts(image.manifest, image.config))
@@ -312,11 +315,7 @@ def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
 
 
 def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    record = env.cache / "pushed" / fingerprint
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, record)
+    write_atomic_bytes(env.cache / "pushed" / fingerprint, (digest + "\n").encode())
 
 
 def _check_platform(target: BuildTarget, parts: ImageParts) -> None:
