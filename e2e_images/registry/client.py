@@ -41,6 +41,7 @@ __all__ = [
 log = logging.getLogger("e2e_images.registry")
 
 DOCKER_HUB_API = "registry-1.docker.io"
+_PUT_RACE_RETRIES = 3
 MAX_MANIFEST_BYTES = MAX_BODY_BYTES  # what distribution accepts; more is not a manifest
 
 
@@ -141,10 +142,21 @@ class RegistryClient:
         digest = sha256_digest(raw)
         if is_digest(ref) and ref != digest:
             raise RegistryError(f"refusing to put a manifest with digest {digest} as {ref}")
-        resp = self.transport.request(
-            "PUT", f"/v2/{repository}/manifests/{ref}",
-            scope=repository_scope(repository, "pull,push"),
-            headers={"Content-Type": media_type}, body=raw, ok=(200, 201))
+        for attempt in range(_PUT_RACE_RETRIES + 1):
+            try:
+                resp = self.transport.request(
+                    "PUT", f"/v2/{repository}/manifests/{ref}",
+                    scope=repository_scope(repository, "pull,push"),
+                    headers={"Content-Type": media_type}, body=raw, ok=(200, 201))
+                break
+            except RegistryError as exc:
+                # Our bytes hash to `digest`, so a DIGEST_INVALID here is distribution reading
+                # a blob link another push is writing (its filesystem driver writes in place):
+                # transient when runs push the same blobs at once.
+                if exc.code != "DIGEST_INVALID" or attempt == _PUT_RACE_RETRIES:
+                    raise
+                log.info("PUT manifest %s:%s: %s; retrying", repository, ref, exc.message)
+                self.transport.sleep(self.transport.backoff * 2 ** attempt)
         resp.close()
         answered = resp.headers.get("Docker-Content-Digest", digest)
         if answered != digest:

@@ -73,11 +73,31 @@ def test_runs_sharing_a_cache_on_the_embedded_default(tmp_path, clean_build, cou
         assert digests == clean_build
 
 
+def _seeded(storage: Path, port: int | None = None) -> tuple[EmbeddedRegistry, Path]:
+    """A given registry holding the upstream bases (as a mirror would), and its mirror map."""
+    reg = EmbeddedRegistry(storage, port=port).start()
+    mirror_map, _ = seed_host(reg.host)
+    mirrors = storage / "mirrors.yaml"
+    mirrors.write_text(yaml.safe_dump({m.upstream: m.mirror for m in mirror_map.mirrors}))
+    return reg, mirrors
+
+
 @pytest.mark.parametrize("count", [2, 4])
-def test_runs_sharing_a_cache_and_a_given_registry(tmp_path, clean_build, count):
-    with EmbeddedRegistry(tmp_path / "given") as reg:
-        mirror_map, _ = seed_host(reg.host)  # the upstream bases, as a mirror would hold them
-        mirrors = tmp_path / "mirrors.yaml"
-        mirrors.write_text(yaml.safe_dump({m.upstream: m.mirror for m in mirror_map.mirrors}))
-        for digests in _run_together(tmp_path, count, f"{reg.host}/e2e-test-images", mirrors):
-            assert digests == clean_build
+def test_runs_sharing_a_cache_and_a_given_registry(tmp_path, count):
+    """The reference is a single clean build into an empty registry at the same address (a
+    registry's name may appear in what is built); then `count` runs into another empty one."""
+    reg, mirrors = _seeded(tmp_path / "reference")
+    port, registry = reg.port, f"{reg.host}/e2e-test-images"
+    try:
+        proc = _start(tmp_path / "clean-cache", tmp_path / "clean.json", registry, mirrors)
+        _, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-3000:]
+    finally:
+        reg.stop()
+    clean = _digests(tmp_path / "clean.json")
+    reg, mirrors = _seeded(tmp_path / "given", port)
+    try:
+        for digests in _run_together(tmp_path, count, registry, mirrors):
+            assert digests == clean
+    finally:
+        reg.stop()
