@@ -35,7 +35,7 @@ from e2e_images.build.dockerfile import (
 from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
-from e2e_images.catalog import render_dockerfile
+from e2e_images.catalog import read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
@@ -245,7 +245,7 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
 
 
 def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> TargetBuild:
-    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    text = render_dockerfile(read_text(target.dockerfile), target.platform)
     if env.backend == "legacy" and target.platform.is_windows:
         daemon = env.daemons.get(target.platform.release)
         if daemon is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from e2e_images.build.builder import build_target
-from e2e_images.errors import DockerfileError
+from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci.fs import LayerFS
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Index
@@ -188,3 +188,18 @@ def test_list_index_media_type_and_children_single(session):
     for entry in index.manifests:
         assert client.get_manifest("e2e-test-images/windows-nanoserver",
                                    entry.digest).media_type.endswith("manifest.v1+json")
+
+
+def test_add_checksum_mismatch_names_the_line(session, tmp_path):
+    d = tmp_path / "images" / "sum"
+    d.mkdir(parents=True)
+    (d / "VERSION").write_text("1.0\n")
+    (d / "BASEIMAGE").write_text(
+        "windows/amd64/ltsc2022=mcr.microsoft.com/windows/nanoserver:ltsc2022\n")
+    url = "https://github.com/kubernetes-sigs/windows-testing/raw/master/images/busybox/busybox.exe"
+    (d / "Dockerfile").write_text(f"ARG BASEIMAGE\nFROM $BASEIMAGE\n\n"
+                                  f"ADD --checksum=sha256:{'0' * 64} {url} /bin/bb.exe\n")
+    target = plan_for(session, images=tmp_path / "images").targets()[0]
+    with pytest.raises(BuildError, match="checksum mismatch") as info:
+        build_target(target, session.env)
+    assert (info.value.line, Path(info.value.path or "").name) == (4, "Dockerfile")
