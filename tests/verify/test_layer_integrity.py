@@ -160,3 +160,16 @@ def test_foreign_layers_are_never_fetched():
     assert result.passed, result.findings
     assert result.unverified == (f"foreign layer {foreign.digest} (lives at its urls; "
                                  "not fetched)",)
+
+
+def test_windows_refused_entries_are_findings_too():
+    builder = Builder()
+    image = builder.add(builder.base("ltsc2022"), raw=raw_tar([
+        Raw("Files/bin", "dir"), Raw("Files/../../evil.dll", data=b"MZ"),
+        Raw("Files/bin/link.dll", "hardlink", link="Files/../../Windows/x.dll")]))
+    report = run_checks(image)
+    result = next(r for r in report.results if r.check == "layer_integrity")
+    messages = [f.message for f in result.findings if f.check == "LAYER-ENTRY"]
+    assert any("refused: the name leaves the image root" in m for m in messages), messages
+    assert any("link target Files/../../Windows/x.dll is not in the image" in m
+               for m in messages), messages
