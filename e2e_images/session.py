@@ -67,7 +67,8 @@ def _embedded_base(stack: ExitStack, cache: Path, storage: Path | None) -> Path:
 
     Two runs on one cache must not serve one storage from two registry processes, so the
     kept directory (`<cache>/embedded-registry`) belongs to whichever run locks it first; a
-    concurrent run gets a private one under `<cache>/embedded-runs/`, removed when it ends.
+    concurrent run gets a private one under `<cache>/embedded-runs/`, removed when it ends
+    (or, after a kill, by the next run that finds its pid gone).
     Its tags then name another port, and digests never depend on the registry. An explicit
     `--storage` that another run holds is an error rather than a silent substitute."""
     base = storage or cache / "embedded-registry"
@@ -82,6 +83,10 @@ def _embedded_base(stack: ExitStack, cache: Path, storage: Path | None) -> Path:
                                 "--storage, or none") from None
         runs = cache / "embedded-runs"
         runs.mkdir(parents=True, exist_ok=True)
+        for old in runs.iterdir():  # left by killed runs: their pid is gone
+            pid = old.name.split(".", 1)[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                shutil.rmtree(old, ignore_errors=True)
         base = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.", dir=runs))
         stack.callback(shutil.rmtree, base, True)
         return base

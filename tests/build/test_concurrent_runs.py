@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import yaml
 
+from e2e_images.errors import RegistryError
 from e2e_images.hermetic.standins import seed_host
 from e2e_images.registry.embedded import EmbeddedRegistry
+from e2e_images.session import _embedded_base
 
 PROJECT = Path(__file__).resolve().parents[2]
 WHAT = ["busybox", "agnhost", "kitten"]  # a Go payload, a RUN stage (buildah), a native COPY
@@ -101,3 +104,19 @@ def test_runs_sharing_a_cache_and_a_given_registry(tmp_path, count):
             assert digests == clean
     finally:
         reg.stop()
+
+
+def test_the_kept_embedded_storage_belongs_to_one_run(tmp_path):
+    cache = tmp_path / "cache"
+    stale = cache / "embedded-runs" / "999999999.killed"  # no such pid
+    stale.mkdir(parents=True)
+    with ExitStack() as first, ExitStack() as second:
+        assert _embedded_base(first, cache, None) == cache / "embedded-registry"
+        private = _embedded_base(second, cache, None)
+        assert private.parent == cache / "embedded-runs" and private.is_dir()
+        assert not stale.exists()
+        with pytest.raises(RegistryError, match="in use by another run"), ExitStack() as third:
+            _embedded_base(third, cache, cache / "embedded-registry")
+    assert not private.exists()
+    with ExitStack() as later:  # released: the next run keeps it again
+        assert _embedded_base(later, cache, None) == cache / "embedded-registry"
