@@ -169,7 +169,10 @@ def _edges(catalog: Catalog, dockerfiles: Mapping[Path, str]) -> list[_Edge]:
         for path, line, name, tag in sources:
             for dep in catalog.by_name(name):
                 same_version = tag == dep.version or tag.startswith(dep.version + "-")
-                if dep.dir != spec.dir and same_version:
+                if dep.dir == spec.dir and same_version:
+                    raise PlanError(f"dependency cycle: {spec.dir} builds on itself "
+                                    f"({name}:{tag})", path=path, line=line)
+                if same_version:
                     edges.append(_Edge(spec.dir, dep.dir, path, line))
     return edges
 

@@ -9,14 +9,19 @@ one registry across workers and builds the env per worker with `build_env`.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from e2e_images.build.builder import BuildEnv
 from e2e_images.build.fetch import UrlFetcher
 from e2e_images.build.remote_docker import remote_daemons
+from e2e_images.errors import RegistryError
 from e2e_images.registry import repo_list
 from e2e_images.registry.client import is_loopback
 from e2e_images.registry.pool import ClientPool
@@ -57,6 +62,38 @@ def build_env(pool: ClientPool, *, registry: str, cache: Path, epoch: int, backe
                     daemons=daemons)
 
 
+def _embedded_base(stack: ExitStack, cache: Path, storage: Path | None) -> Path:
+    """The embedded registry's directory (config, log, storage), owned by this run alone.
+
+    Two runs on one cache must not serve one storage from two registry processes, so the
+    kept directory (`<cache>/embedded-registry`) belongs to whichever run locks it first; a
+    concurrent run gets a private one under `<cache>/embedded-runs/`, removed when it ends
+    (or, after a kill, by the next run that finds its pid gone).
+    Its tags then name another port, and digests never depend on the registry. An explicit
+    `--storage` that another run holds is an error rather than a silent substitute."""
+    base = storage or cache / "embedded-registry"
+    base.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(base / "in-use.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if storage is not None:
+            raise RegistryError(f"the embedded registry storage {storage} is in use by "
+                                "another run", hint="give each concurrent run its own "
+                                "--storage, or none") from None
+        runs = cache / "embedded-runs"
+        runs.mkdir(parents=True, exist_ok=True)
+        for old in runs.iterdir():  # left by killed runs: their pid is gone
+            pid = old.name.split(".", 1)[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                shutil.rmtree(old, ignore_errors=True)
+        base = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.", dir=runs))
+        stack.callback(shutil.rmtree, base, True)
+        return base
+    stack.callback(lock.release)
+    return base
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     registry: str  # host[/namespace] targets are pushed to
@@ -78,7 +115,7 @@ def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str 
         from e2e_images.hermetic.standins import seed_host
         from e2e_images.registry.embedded import EmbeddedRegistry
 
-        base = storage or cache / "embedded-registry"
+        base = _embedded_base(stack, cache, storage)
         embedded = stack.enter_context(EmbeddedRegistry(base, storage=base / "storage"))
         mirror_map, _ = seed_host(embedded.host)
         artifacts = stack.enter_context(artifact_mirror(cache / "artifacts"))

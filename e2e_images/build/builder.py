@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from e2e_images import __version__
+from e2e_images.atomic import entry_lock, write_atomic_bytes
 from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
@@ -33,7 +35,7 @@ from e2e_images.build.dockerfile import (
 from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
-from e2e_images.catalog import render_dockerfile
+from e2e_images.catalog import read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
@@ -51,6 +53,7 @@ __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time", "r
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 BUILDAH_DOCKERFILE = ".e2e-images.Dockerfile"  # written into the staging context
+BASE_REF = "base"  # the ref name of a base in its cached OCI layout
 _ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
 
 
@@ -129,8 +132,22 @@ def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerf
                    build=build_platform(), base_config=base_config)
 
 
-def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv) -> Path:
-    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror."""
+def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv,
+                        bases: Mapping[int, str] | None = None,
+                        resolved: ResolvedDockerfile | None = None) -> Path:
+    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror, and each FROM
+    of an image replaced by the local name its base was imported under (`bases`: stage
+    index -> name), line numbers kept."""
+    if bases and resolved is not None:
+        lines = text.split("\n")
+        parsed = parse_dockerfile(text, resolved.path)
+        for index, name in bases.items():
+            stage, loc = resolved.stages[index], parsed.stages[index].loc
+            flag = f"--platform={stage.platform.oci_platform} " if stage.platform_explicit else ""
+            alias = f" AS {stage.name}" if stage.name else ""
+            lines[loc.line - 1:loc.end_line] = [f"FROM {flag}{name}{alias}",
+                                                *[""] * (loc.end_line - loc.line)]
+        text = "\n".join(lines)
     if env.mirror_url is not None:
         text = _ADD_URL.sub(lambda m: m.group(1) + env.mirror_url(m.group(2)), text)
     path = ctx / BUILDAH_DOCKERFILE
@@ -166,15 +183,18 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     layout_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout_dir) + ".lock"):
         if not (layout_dir / "index.json").is_file():
-            building = layout_dir.with_name(f"{key}.{os.getpid()}.partial")
-            if building.exists():
-                shutil.rmtree(building)
+            bases = _import_bases(env, resolved, stage_index, images)
+            building = layout_dir.with_name(f"{key}.{uuid.uuid4().hex}.partial")
             Layout.init(building)
-            request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
-                                     env.epoch, target_stage=stage.name or str(stage_index),
+            dockerfile = _buildah_dockerfile(text, ctx, env, bases, resolved)
+            request = BuildahRequest(dockerfile, ctx, stage.platform, env.epoch,
+                                     target_stage=stage.name or str(stage_index),
                                      build_args=dict(target.build_args))
-            env.buildah().build(request, f"oci:{building}:stage")
-            os.replace(building, layout_dir)
+            try:
+                env.buildah().build(request, f"oci:{building}:stage")
+                os.replace(building, layout_dir)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
     parts = _without_base_refs(ImageParts(image.manifest, image.config))
@@ -182,6 +202,33 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     written.add(parts.config.raw)
     base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
     return StageResult(parts, written, image, base_ref)
+
+
+def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, images: _Images
+                  ) -> dict[int, str]:
+    """Every image a buildah build up to stage `index` starts FROM, fetched by our client
+    (retries, mirrors, credentials) into an OCI layout cached by digest, then imported into
+    buildah's storage under a name of its digest: buildah itself never pulls (it builds with
+    `--pull=never`). Returns stage index -> local name."""
+    bases: dict[int, str] = {}
+    for stage in resolved.stages[: index + 1]:
+        if not stage.needed or stage.base.kind != "image":
+            continue
+        image = images.get(stage.base.ref, stage.platform)
+        layout = env.cache / "bases" / image.digest.replace(":", "-")
+        if not (layout / "index.json").is_file():
+            with entry_lock(layout):
+                if not (layout / "index.json").is_file():
+                    building = layout.with_name(f".{layout.name}.{uuid.uuid4().hex}.partial")
+                    try:
+                        Layout.init(building).write_image(image, BASE_REF)
+                        os.replace(building, layout)
+                    finally:
+                        shutil.rmtree(building, ignore_errors=True)
+        name = f"localhost/e2e-images-base:{image.digest.split(':', 1)[1]}"
+        env.buildah().import_base(layout, BASE_REF, name)
+        bases[stage.index] = name
+    return bases
 
 
 def _without_base_refs(parts: ImageParts) -> ImageParts:
@@ -242,7 +289,7 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
 
 
 def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> TargetBuild:
-    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    text = render_dockerfile(read_text(target.dockerfile), target.platform)
     if env.backend == "legacy" and target.platform.is_windows:
         daemon = env.daemons.get(target.platform.release)
         if daemon is None:
@@ -312,11 +359,7 @@ def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
 
 
 def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    record = env.cache / "pushed" / fingerprint
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, record)
+    write_atomic_bytes(env.cache / "pushed" / fingerprint, (digest + "\n").encode())
 
 
 def _check_platform(target: BuildTarget, parts: ImageParts) -> None:

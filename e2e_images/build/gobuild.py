@@ -15,9 +15,11 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from e2e_images.atomic import entry_lock
 from e2e_images.build.digests import tree_digest
 from e2e_images.catalog import GoBinaries
 from e2e_images.errors import BuildError
@@ -66,6 +68,27 @@ def _go_env(platform: Platform, cache: Path) -> dict[str, str]:
     return env
 
 
+def _compile(payload: GoPayload, go: GoBinaries, image_dir: Path, platform: Platform,
+             cache: Path, cached: Path) -> None:
+    """`go build` into a unique temporary name, renamed into place only when it succeeded:
+    a reader never sees a torn binary, and a failed build leaves nothing behind."""
+    work = Path(tempfile.mkdtemp(prefix=f".{cached.name}.", suffix=".partial",
+                                 dir=cached.parent))
+    tmp = work / cached.name  # a fresh path: `go build -o` will not overwrite a non-binary
+    cmd = ["go", "build", "-trimpath", "-buildvcs=false",
+           "-ldflags", f"-w {go.ld_flags}".strip(), "-o", str(tmp), "."]
+    try:
+        result = subprocess.run(cmd, cwd=payload.package, env=_go_env(platform, cache),
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = " | ".join(result.stderr.strip().splitlines()[-5:])
+            raise BuildError(f"go build of {payload.src} for {platform.key} failed: {tail}",
+                             path=go.source or str(image_dir))
+        os.replace(tmp, cached)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def compile_payloads(go: GoBinaries, image_dir: Path, platform: Platform, context: Path,
                      cache: Path) -> list[Path]:
     """Build every Go program of the image for `platform` into `context`; returns the outputs."""
@@ -81,17 +104,9 @@ def compile_payloads(go: GoBinaries, image_dir: Path, platform: Platform, contex
         ]).encode()).hexdigest()[:32]
         cached = cache / "go" / key / os.path.basename(payload.src)
         if not cached.is_file():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".partial")
-            cmd = ["go", "build", "-trimpath", "-buildvcs=false",
-                   "-ldflags", f"-w {go.ld_flags}".strip(), "-o", str(tmp), "."]
-            result = subprocess.run(cmd, cwd=payload.package, env=_go_env(platform, cache),
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                tail = " | ".join(result.stderr.strip().splitlines()[-5:])
-                raise BuildError(f"go build of {payload.src} for {platform.key} failed: {tail}",
-                                 path=go.source or str(image_dir))
-            os.replace(tmp, cached)
+            with entry_lock(cached):  # two runs on one cache compile it once
+                if not cached.is_file():
+                    _compile(payload, go, image_dir, platform, cache, cached)
         out = context / payload.src
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(cached, out)

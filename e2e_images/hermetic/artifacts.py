@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
+from e2e_images.atomic import write_atomic_bytes
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import STANDIN_MARKER
 
@@ -118,12 +119,12 @@ def write_standin_artifacts(root: Path,
         name = key.rsplit("/", 1)[-1]
         data = _zip(spec.members) if spec.members else standin_pe(name)
         dest = root / key
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
+        if not dest.is_file() or dest.read_bytes() != data:  # another run may be serving it
+            write_atomic_bytes(dest, data)
         artifacts.append(Artifact(spec.url, key, hashlib.sha256(data).hexdigest(), len(data)))
     manifest = {"schemaVersion": 1, "artifacts": [
         {"url": a.url, "path": a.path, "sha256": a.sha256, "size": a.size} for a in artifacts]}
-    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_atomic_bytes(root / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode())
     return artifacts
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from e2e_images.atomic import write_atomic_bytes
 from e2e_images.build.linux_layer import FileKind, LayerEntry
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import (
@@ -172,7 +173,8 @@ def fetch_busybox_binaries(cache_dir: Path | None = None,
                 raise StandinError("the applet list comes from the amd64 busybox, which is "
                                    "not in the cache", hint="include amd64 in arches")
             listing = _run([str(amd64), "--list"], "listing busybox applets")
-            applets_file.write_text("\n".join(sorted(set(listing.split()))) + "\n")
+            write_atomic_bytes(applets_file,
+                               ("\n".join(sorted(set(listing.split()))) + "\n").encode())
     applets = tuple(a for a in applets_file.read_text().split() if a != "busybox")
     versions = tuple((a.goarch, (cache / a.goarch / "VERSION").read_text().strip())
                      for a in arches)
@@ -216,7 +218,7 @@ def _fetch(cache: Path, missing: Sequence[BusyboxArch], apt_options: Sequence[st
             shutil.copyfile(binary, dest / "busybox.tmp")
             (dest / "busybox.tmp").chmod(0o755)
             os.replace(dest / "busybox.tmp", dest / "busybox")
-            (dest / "VERSION").write_text(version + "\n")
+            write_atomic_bytes(dest / "VERSION", (version + "\n").encode())
 
 
 def _with_update_error(exc: StandinError, update_error: StandinError | None) -> StandinError:
