@@ -15,6 +15,7 @@ APT_PACKAGES=(
   busybox-static         # hermetic upstream stand-in (real busybox binaries)
   docker.io              # runtime checks of Linux images
   openssl                # test certificates for the token-auth registry
+  make                   # upstream Makefiles with their own `bin` recipe
 )
 
 missing=()

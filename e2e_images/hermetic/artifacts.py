@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import STANDIN_MARKER
@@ -31,6 +31,7 @@ __all__ = [
     "Artifact",
     "ArtifactMirror",
     "ArtifactSpec",
+    "DirectoryServer",
     "load_manifest",
     "standin_pe",
     "url_key",
@@ -254,3 +255,69 @@ class ArtifactMirror:
             if a.path.lower() == key:
                 return a.sha256
         raise StandinError(f"no stand-in for {original}")
+
+
+class _DirectoryHandler(BaseHTTPRequestHandler):
+    server: _DirectoryServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _file(self) -> Path | None:
+        index, _, rest = self.path.split("?", 1)[0].lstrip("/").partition("/")
+        roots = self.server.roots
+        if not index.isdigit() or int(index) >= len(roots):
+            return None
+        root = roots[int(index)].resolve()
+        file = (root / unquote(rest)).resolve()
+        return file if file.is_relative_to(root) and file.is_file() else None
+
+    def _respond(self, body: bool) -> None:
+        file = self._file()
+        data = file.read_bytes() if file is not None else b"not found\n"
+        self.send_response(200 if file is not None else 404)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._respond(body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(body=False)
+
+
+class _DirectoryServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, roots: list[Path]) -> None:
+        super().__init__(("127.0.0.1", 0), _DirectoryHandler)
+        self.roots = roots
+
+
+class DirectoryServer:
+    """Serve local directories on loopback (`/<n>/<path>`), for `--artifacts` directory
+    entries: buildah's ADD needs a URL, as the native builder's fetcher can use too."""
+
+    def __init__(self) -> None:
+        self._server = _DirectoryServer([])
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="artifact-directories", daemon=True)
+
+    def __enter__(self) -> DirectoryServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def url_for(self, directory: Path, rest: str) -> str:
+        roots = self._server.roots
+        if directory not in roots:
+            roots.append(directory)
+        return (f"http://127.0.0.1:{self._server.server_address[1]}/"
+                f"{roots.index(directory)}/{quote(rest)}")
