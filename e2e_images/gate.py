@@ -146,7 +146,7 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
             registry=opts.registry, cache=cache, epoch=source_date_epoch(opts.images_dir),
             backend=opts.builder, mirrors_file=opts.mirrors_file, storage=opts.storage,
             artifacts_file=opts.artifacts_file) as session:
-        plan = load_plan(opts.images_dir, session.registry, opts.filters)
+        plan = load_plan(opts.images_dir, session.registry, opts.filters, backend=opts.builder)
         if not plan.images:
             raise E2EImagesError("nothing to gate: the filters select no image")
         failed: dict[str, str] = {}

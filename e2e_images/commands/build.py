@@ -97,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
     with open_session(registry=args.registry, cache=cache, epoch=epoch, backend=args.builder,
                       mirrors_file=args.mirrors, storage=args.storage,
                       artifacts_file=args.artifacts) as session:
-        plan = load_plan(images, session.registry, filters_from(args))
+        plan = load_plan(images, session.registry, filters_from(args), backend=args.builder)
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         where = "embedded registry (hermetic stand-ins)" if session.hermetic else "registry"
         print(f"building {len(plan.targets())} targets of {len(plan.images)} images into "
               f"{where} {session.registry}", file=sys.stderr)
