@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_table(plan: Plan) -> None:
+    """Rendered to text first: rich turns a broken pipe into exit status 1 by itself."""
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
@@ -35,7 +38,9 @@ def _print_table(plan: Plan) -> None:
                           target.platform.key, target.tag.rsplit("/", 1)[-1],
                           target.base_image or "-",
                           ", ".join(image.depends_on) if i == 0 else "", make if i == 0 else "")
-    Console().print(table)
+    text = io.StringIO()
+    Console(file=text, width=Console().width, force_terminal=sys.stdout.isatty()).print(table)
+    sys.stdout.write(text.getvalue())
     with_make = [i.spec.dir for i in plan.images if i.spec.go.needs_make]
     print(f"{len(plan.images)} images, {len(plan.targets())} targets")
     if with_make:
