@@ -112,13 +112,22 @@ def load_artifacts_file(path: Path | str) -> ArtifactMap:
     return ArtifactMap(tuple(rules), pins, str(path))
 
 
-def write_artifacts_file(path: Path | str, entries: Iterable[ArtifactRule],
+def _rule(entry: ArtifactRule | Mapping[str, str]) -> ArtifactRule:
+    if isinstance(entry, ArtifactRule):
+        return entry
+    directory = entry.get("directory")
+    return ArtifactRule(entry["prefix"], mirror=entry.get("mirror"),
+                        directory=Path(directory).resolve() if directory else None)
+
+
+def write_artifacts_file(path: Path | str, entries: Iterable[ArtifactRule | Mapping[str, str]],
                          pins: Mapping[str, str] | None = None) -> Path:
-    """Write an artifacts file (atomically); directories are written relative to it and pins
-    given as hex or `sha256:<hex>`."""
+    """Write an artifacts file (atomically). Entries are ArtifactRules or mappings with
+    `prefix` and `mirror` or `directory`; directories are written relative to the file, pins
+    given as hex or `sha256:<hex>`. `load_artifacts_file` reads back the same map."""
     path = Path(path)
     base = path.parent.resolve()
-    data: dict[str, object] = {"artifacts": [e.to_yaml(base) for e in entries]}
+    data: dict[str, object] = {"artifacts": [_rule(e).to_yaml(base) for e in entries]}
     if pins:
         data["pins"] = {u: v if v.startswith("sha256:") else f"sha256:{v}"
                         for u, v in pins.items()}

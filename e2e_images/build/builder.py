@@ -391,8 +391,9 @@ def _check_downloads(resolved: ResolvedDockerfile, env: BuildEnv) -> None:
 
 def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
                  resolved: ResolvedDockerfile, context_digest: str) -> str:
-    """Every input of the target's build: Dockerfile, args, labels, context, the digests of
-    the images it reads, the clock, the backend and this tool's version."""
+    """Every input of the target's build: Dockerfile, args, labels, context (Go payloads,
+    `make bin` outputs and the qemu binary CROSS_BUILD_ adds included), the digests of the
+    images it reads, the clock, the backend and this tool's version."""
     read = sorted({(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images})
     return json_key(text, target.tag, dict(target.build_args), dict(target.labels),
                     context_digest, read, env.epoch, env.backend, __version__)
