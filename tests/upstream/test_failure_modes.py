@@ -49,13 +49,21 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 # --- plan-time Dockerfile checks -------------------------------------------------------------
 
 
+def plan_error(images: Path, dockerfile: Path, text: str, match: str) -> DockerfileError:
+    """Write `text` to `dockerfile`; planning must fail with `match`, naming that file."""
+    write(dockerfile, text)
+    with pytest.raises(DockerfileError, match=match) as info:
+        load_plan(images, REGISTRY)
+    assert info.value.path == str(dockerfile)
+    return info.value
+
+
 def test_cross_build_line_in_dockerfile_windows_is_an_unknown_instruction(images):
     """Only `Dockerfile` gets the CROSS_BUILD_ treatment, as in image-util.sh."""
-    path = write(images / "win-prep" / "Dockerfile_windows",
-                 "ARG BASEIMAGE\nFROM $BASEIMAGE\nCROSS_BUILD_COPY qemu-QEMUARCH-static /\n")
-    with pytest.raises(DockerfileError, match="unknown instruction") as info:
-        load_plan(images, REGISTRY)
-    assert (info.value.path, info.value.line) == (str(path), 3)
+    path = images / "win-prep" / "Dockerfile_windows"
+    error = plan_error(images, path, "ARG BASEIMAGE\nFROM $BASEIMAGE\n"
+                       "CROSS_BUILD_COPY qemu-QEMUARCH-static /\n", "unknown instruction")
+    assert error.line == 3
     proc = cli("plan", "--images-dir", str(images))
     assert proc.returncode == 2
     assert f"{path}:3" in proc.stderr and "unknown instruction" in proc.stderr
@@ -77,23 +85,19 @@ def test_cross_build_lines_render_per_arch(images):
 
 
 def test_run_in_a_windows_stage_fails_at_plan_time(images):
-    path = write(images / "win-prep" / "Dockerfile_windows",
-                 "ARG BASEIMAGE\nFROM $BASEIMAGE\nRUN cmd /c echo hi\n")
-    with pytest.raises(DockerfileError, match="RUN in a Windows stage") as info:
-        load_plan(images, REGISTRY)
-    assert (info.value.path, info.value.line) == (str(path), 3)
-    assert "legacy" in (info.value.hint or "")
+    error = plan_error(images, images / "win-prep" / "Dockerfile_windows",
+                       "ARG BASEIMAGE\nFROM $BASEIMAGE\nRUN cmd /c echo hi\n",
+                       "RUN in a Windows stage")
+    assert error.line == 3 and "legacy" in (error.hint or "")
     load_plan(images, REGISTRY, backend="legacy")  # Windows daemons run it
 
 
 def test_copy_of_a_file_nobody_makes_fails_at_plan_time(images):
-    path = write(images / "greeter" / "Dockerfile",
-                 "ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY greeter /greeter\n"
-                 "COPY greeter.conf /etc/\n")
-    with pytest.raises(DockerfileError, match=r"'greeter\.conf' not found in the build "
-                                              r"context") as info:
-        load_plan(images, REGISTRY)
-    assert (info.value.path, info.value.line) == (str(path), 4)
+    error = plan_error(images, images / "greeter" / "Dockerfile",
+                       "ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY greeter /greeter\n"
+                       "COPY greeter.conf /etc/\n",
+                       r"'greeter\.conf' not found in the build context")
+    assert error.line == 4
 
 
 def test_plan_marks_images_that_need_make(images):
