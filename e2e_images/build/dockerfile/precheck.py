@@ -53,8 +53,9 @@ def check_dockerfile(text: str, path: str, *, build_args: Mapping[str, str],
                      if isinstance(s.instruction, Run)), stage.line)
         raise DockerfileError(f"RUN in a Windows stage ({stage.platform.key}): no native "
                               "builder runs Windows commands", path=path, line=line,
-                              hint="prepare files in a Linux stage and COPY --from it, or "
-                                   "build with --builder legacy on Windows daemons")
+                              hint="move the work into a `FROM --platform=linux/amd64 ... "
+                                   "AS prep` stage and COPY --from=prep, or build with "
+                                   "--builder legacy on Windows daemons")
     if listing is not None:
         check_copy_sources(resolved, listing)
     return resolved
