@@ -331,12 +331,12 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     resolved = _resolve(target, images, text)
     if target.go.needs_make:  # now that `make bin` has run, the context is complete
         check_copy_sources(resolved, list_context(ctx).listing)
-    _check_downloads(resolved, env)
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
     fingerprint = _fingerprint(target, env, images, text, resolved, context_digest)
     unchanged = unchanged_tag(env, target.tag, fingerprint)
     if unchanged is not None:
         return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
+    _check_downloads(resolved, env)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
