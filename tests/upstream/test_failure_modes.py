@@ -366,3 +366,36 @@ def test_git_url_label_is_always_a_url(tmp_path, origin, expect):
     else:
         assert f"/tree/{git(repo, 'log', '-1', '--format=%h')}/test/images/greeter" in label
     json.dumps(plan.to_json())
+
+
+def test_cli_build_takes_artifacts_with_a_mirror_prefix(tmp_path, images):
+    """`e2e-images build --artifacts FILE`: a mirror entry rewrites the URL's prefix."""
+    import functools
+    import hashlib
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    served = tmp_path / "served"
+    write(served / "mirror" / "v1" / "tool.txt", "mirrored tool\n")
+    pin = hashlib.sha256(b"mirrored tool\n").hexdigest()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = "https://downloads.example.invalid/tool/v1/tool.txt"
+        write(images / "greeter" / "Dockerfile",
+              f"ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY greeter /greeter\nADD {url} /tool.txt\n")
+        artifacts = write(tmp_path / "artifacts.yaml", (
+            "artifacts:\n  - prefix: https://downloads.example.invalid/tool/\n"
+            f"    mirror: http://127.0.0.1:{server.server_address[1]}/mirror/\n"
+            # the pin proves the bytes came from the mirror
+            f"pins:\n  {url}: sha256:{pin}\n"))
+        proc = cli("build", "greeter", "--platform", "linux/amd64", "--images-dir",
+                   str(images), "--storage", str(tmp_path / "storage"),
+                   "--artifacts", str(artifacts), "--json", str(tmp_path / "out.json"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((tmp_path / "out.json").read_text())["targets"][0]["digest"]
