@@ -30,8 +30,8 @@ import yaml
 
 from e2e_images.errors import BuildError, E2EImagesError
 
-__all__ = ["ArtifactMap", "ArtifactRouter", "ArtifactRule", "load_artifacts_file",
-           "write_artifacts_file"]
+__all__ = ["ArtifactMap", "ArtifactRouter", "ArtifactRule", "ArtifactsFileError",
+           "load_artifacts_file", "write_artifacts_file"]
 
 _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -62,9 +62,15 @@ class ArtifactMap:
         return max(found, key=lambda r: len(r.prefix)) if found else None
 
 
-def _fail(path: Path, message: str, line: int | None = None) -> BuildError:
-    return BuildError(message, path=str(path), line=line,
-                      hint="see README, `ADD <url>` and --artifacts, for the format")
+class ArtifactsFileError(BuildError):
+    """A bad --artifacts file is bad input: exit 2, like a bad catalog."""
+
+    exit_code = 2
+
+
+def _fail(path: Path, message: str, line: int | None = None) -> ArtifactsFileError:
+    return ArtifactsFileError(message, path=str(path), line=line,
+                              hint="see README, `ADD <url>` and --artifacts, for the format")
 
 
 def _is_url_prefix(text: str) -> bool:

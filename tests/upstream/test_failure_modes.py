@@ -399,3 +399,31 @@ def test_cli_build_takes_artifacts_with_a_mirror_prefix(tmp_path, images):
         server.server_close()
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((tmp_path / "out.json").read_text())["targets"][0]["digest"]
+
+
+@pytest.mark.parametrize("command", ["build", "gate"])
+def test_bad_artifacts_file_is_bad_input(tmp_path, images, command):
+    bad = write(tmp_path / "artifacts.yaml", "artifacts:\n  - prefix: https://x/\n")
+    proc = cli(command, "--images-dir", str(images), "--artifacts", str(bad),
+               "--storage", str(tmp_path / "storage"),
+               *(["--results", str(tmp_path / "r.json")] if command == "gate" else []))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"{bad}: artifacts entry 1: expected 'prefix' and one of 'mirror' or " \
+           "'directory'" in proc.stderr
+
+
+def test_pytest_plugin_takes_artifacts(pytester, tmp_path):
+    """`pytest --artifacts FILE` reaches the builder's environment (a given registry: no
+    embedded one, so no stand-in mirror behind the map)."""
+    artifacts = write(tmp_path / "artifacts.yaml", "artifacts:\n  - prefix: https://x.invalid/\n"
+                      "    mirror: http://127.0.0.1:9/x/\n")
+    pytester.makepyfile("""
+        def test_env(e2e_build_env):
+            router = e2e_build_env.artifacts
+            assert router.url_for("https://x.invalid/a/b.zip") == "http://127.0.0.1:9/x/a/b.zip"
+            assert router.fallback is None and not e2e_build_env.hermetic
+    """)
+    result = pytester.runpytest_subprocess("--registry", "registry.example/e2e",
+                                           "--artifacts", str(artifacts),
+                                           f"--basetemp={tmp_path / 'bt'}")
+    result.assert_outcomes(passed=1)
