@@ -25,6 +25,7 @@ __all__ = [
     "GoBinaries",
     "ImageSpec",
     "Owners",
+    "cross_build_qemu",
     "load_catalog",
     "load_image",
     "read_text",
@@ -34,6 +35,11 @@ __all__ = [
 GO_YAML = "go-binaries.yaml"
 _MAKE_ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(\?=|:=|::=|\+=|=)\s*(.*)$")
 _MAKE_REF = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
+_MAKE_NOTDIR = re.compile(r"\$\(notdir\s+([^()$]*)\)")
+_MAKE_RULE = re.compile(r"^([A-Za-z0-9_.\- ]+):(?!=)")
+# upstream's standard recipe: `../image-util.sh bin $(SRCS)` (deeper dirs: `../../`)
+_STANDARD_BIN = re.compile(r"^(?:\.\./)+image-util\.sh\s+bin\s+\$[({]SRCS[)}]$")
+CROSS_BUILD = "CROSS_BUILD_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,12 @@ class GoBinaries:
     srcs: tuple[str, ...] = ()
     ld_flags: str = ""
     source: str = ""  # the file that declared them
+    src_dir: Path | None = None  # SRCS are relative to this (Makefile SRC_DIR); None: image dir
+    make_bin: tuple[str, ...] = ()  # a `bin` recipe of its own: run with make, not natively
+
+    @property
+    def needs_make(self) -> bool:
+        return bool(self.make_bin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +120,24 @@ class Catalog:
         return tuple(i for i in self.images if i.name == name)
 
 
-def render_dockerfile(text: str, platform: Platform) -> str:
-    """Substitute the upstream placeholders: BASEARCH (Go arch) and QEMUARCH."""
-    return text.replace("BASEARCH", platform.arch).replace("QEMUARCH", platform.qemu_arch)
+def render_dockerfile(text: str, platform: Platform, name: str = "Dockerfile") -> str:
+    """Substitute the upstream placeholders as image-util.sh does: BASEARCH (Go arch) and, in
+    a file named `Dockerfile` only, the CROSS_BUILD_ lines: dropped for amd64 (left blank, so
+    line numbers stay true), else QEMUARCH -> the qemu name and the prefix stripped."""
+    text = text.replace("BASEARCH", platform.arch)
+    if name != "Dockerfile" or CROSS_BUILD not in text:
+        return text
+    if platform.arch == "amd64":
+        return "\n".join("" if CROSS_BUILD in line else line
+                         for line in text.split("\n"))
+    return text.replace("QEMUARCH", platform.qemu_arch).replace(CROSS_BUILD, "")
+
+
+def cross_build_qemu(text: str, platform: Platform, name: str = "Dockerfile") -> str | None:
+    """The qemu binary (`qemu-aarch64-static`) image-util.sh puts in the context, if any."""
+    if name != "Dockerfile" or CROSS_BUILD not in text or platform.arch == "amd64":
+        return None
+    return f"qemu-{platform.qemu_arch}-static"
 
 
 def read_text(path: Path) -> str:
@@ -185,8 +212,27 @@ def _parse_baseimage(path: Path) -> tuple[BaseImageLine, ...]:
     return tuple(out)
 
 
-def _parse_makefile(path: Path, version: str) -> GoBinaries | None:
-    """Read SRCS and LD_FLAGS from an upstream Makefile; only simple assignments count."""
+def _bin_recipe(text: str) -> tuple[str, ...]:
+    """The recipe lines of the Makefile's `bin` rule (continuations joined)."""
+    recipe: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("\t"):
+            if inside and line.strip():
+                recipe.append(" ".join(line.split()))
+            continue
+        rule = _MAKE_RULE.match(line)
+        if rule:
+            inside = "bin" in rule.group(1).split()
+        elif line.strip() and not line.lstrip().startswith("#"):
+            inside = False
+    return tuple(recipe)
+
+
+def _parse_makefile(path: Path, version: str, images_root: Path) -> GoBinaries | None:
+    """Read SRCS, LD_FLAGS, SRC_DIR and the `bin` recipe from an upstream Makefile; only
+    simple assignments count. The standard recipe (`../image-util.sh bin $(SRCS)`) is built
+    natively; any other is run with make, as upstream does for every image."""
     variables: dict[str, str] = {}
     text = read_text(path).replace("\\\n", " ")
     for line in text.splitlines():
@@ -199,18 +245,26 @@ def _parse_makefile(path: Path, version: str) -> GoBinaries | None:
         if op == "?=" and name in variables:
             continue
         variables[name] = f"{variables.get(name, '')} {value}".strip() if op == "+=" else value
-    if "SRCS" not in variables:
+    recipe = _bin_recipe(text)
+    own_bin = bool(recipe) and not (len(recipe) == 1 and _STANDARD_BIN.match(recipe[0]))
+    if "SRCS" not in variables and not own_bin:
         return None
     variables["VERSION"] = version  # upstream: VERSION ?= $(shell cat VERSION)
+    variables["CURDIR"] = str(path.parent)
 
     def expand(value: str, depth: int = 0) -> str:
         if depth > 8:
             return value
-        return _MAKE_REF.sub(lambda m: expand(variables.get(m.group(1), m.group(0)), depth + 1),
-                             value)
+        value = value.replace("$(shell pwd)", str(path.parent))
+        value = _MAKE_REF.sub(lambda m: expand(variables.get(m.group(1), m.group(0)), depth + 1),
+                              value)
+        return _MAKE_NOTDIR.sub(lambda m: " ".join(Path(w).name for w in m.group(1).split()),
+                                value)
 
-    srcs = tuple(expand(variables["SRCS"]).split())
-    return GoBinaries(srcs, expand(variables.get("LD_FLAGS", "")), str(path))
+    src_dir = expand(variables.get("SRC_DIR", "$(notdir $(CURDIR))")).strip()
+    srcs = tuple(expand(variables.get("SRCS", "")).split())
+    return GoBinaries(srcs, expand(variables.get("LD_FLAGS", "")), str(path),
+                      src_dir=images_root / src_dir, make_bin=recipe if own_bin else ())
 
 
 def _parse_go_yaml(path: Path, version: str) -> GoBinaries:
@@ -272,7 +326,7 @@ def load_image(root: Path, directory: Path) -> ImageSpec:
     if (directory / GO_YAML).is_file():
         go = _parse_go_yaml(directory / GO_YAML, version)
     elif (directory / "Makefile").is_file():
-        go = _parse_makefile(directory / "Makefile", version)
+        go = _parse_makefile(directory / "Makefile", version, root)
     spec = ImageSpec(rel, directory, version, alias, lines, go or GoBinaries(),
                      _parse_owners(directory / "OWNERS"), baseimage.is_file())
     for line in spec.lines:

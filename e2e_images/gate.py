@@ -47,6 +47,7 @@ class GateOptions:
     jobs: int = 2
     builder: str = "auto"
     mirrors_file: str | None = None  # mirror map or KUBE_TEST_REPO_LIST-style overrides
+    artifacts_file: str | None = None  # --artifacts: where ADD <url> downloads come from
     cache: Path | None = None
     storage: Path | None = None
     fast: bool = False
@@ -132,8 +133,9 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
     build_report: RunReport | None = None
     with open_session(
             registry=opts.registry, cache=cache, epoch=source_date_epoch(opts.images_dir),
-            backend=opts.builder, mirrors_file=opts.mirrors_file, storage=opts.storage) as session:
-        plan = load_plan(opts.images_dir, session.registry, opts.filters)
+            backend=opts.builder, mirrors_file=opts.mirrors_file, storage=opts.storage,
+            artifacts_file=opts.artifacts_file) as session:
+        plan = load_plan(opts.images_dir, session.registry, opts.filters, backend=opts.builder)
         if not plan.images:
             raise E2EImagesError("nothing to gate: the filters select no image")
         failed: dict[str, str] = {}

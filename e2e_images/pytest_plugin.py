@@ -61,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="auto: native for stages without RUN, buildah otherwise")
     group.addoption("--cache-dir", default=None,
                     help="build caches (default: $E2E_IMAGES_CACHE or ~/.cache/e2e-images)")
+    group.addoption("--artifacts", default=None, metavar="FILE",
+                    help="YAML map of ADD <url> prefixes to a mirror URL prefix or a local "
+                         "directory, with optional sha256 pins (README: --artifacts)")
     group.addoption("--mirrors", default=None, metavar="FILE",
                     help="YAML map of upstream registry prefixes to mirrors, used with "
                          "--registry; the embedded default mirrors the hermetic stand-ins")
@@ -306,19 +309,22 @@ def e2e_docker() -> Iterator[object]:
 def e2e_build_env(pytestconfig: pytest.Config, e2e_registry: str, e2e_clients: ClientPool,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildEnv]:
     """Per worker: the builder's environment (artifact mirror on the hermetic default)."""
-    from e2e_images.session import artifact_mirror, build_env, default_cache
+    from e2e_images.session import artifact_mirror, artifact_router, build_env, default_cache
     from e2e_images.workspace import source_date_epoch
 
     cache = Path(pytestconfig.getoption("cache_dir") or default_cache())
     epoch = source_date_epoch(images_dir(pytestconfig))
     backend = pytestconfig.getoption("builder")
+    artifacts_file = pytestconfig.getoption("artifacts")
     if pytestconfig.getoption("registry"):
-        yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
-                        backend=backend)
+        with artifact_router(artifacts_file) as router:
+            yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
+                            backend=backend, artifacts=router)
         return
-    with artifact_mirror(tmp_path_factory.mktemp("artifacts")) as artifacts:
+    with artifact_mirror(tmp_path_factory.mktemp("artifacts")) as standins, \
+            artifact_router(artifacts_file, standins) as router:
         yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
-                        backend=backend, artifacts=artifacts)
+                        backend=backend, artifacts=router, hermetic=True)
 
 
 def produce_target(target: BuildTarget, plan: Plan, results: SharedResults,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from e2e_images.build.artifact_map import ArtifactMap, ArtifactRouter, load_artifacts_file
 from e2e_images.build.builder import BuildEnv
 from e2e_images.build.fetch import UrlFetcher
 from e2e_images.build.remote_docker import remote_daemons
@@ -26,8 +27,8 @@ from e2e_images.registry import repo_list
 from e2e_images.registry.client import is_loopback
 from e2e_images.registry.pool import ClientPool
 
-__all__ = ["EMBEDDED_NAMESPACE", "Session", "artifact_mirror", "build_env", "default_cache",
-           "open_session"]
+__all__ = ["EMBEDDED_NAMESPACE", "Session", "artifact_mirror", "artifact_router", "build_env",
+           "default_cache", "open_session"]
 
 EMBEDDED_NAMESPACE = "e2e-test-images"
 
@@ -46,20 +47,34 @@ def artifact_mirror(directory: Path) -> Iterator[object]:
         yield mirror
 
 
+@contextmanager
+def artifact_router(artifacts_file: str | Path | None, standins: object | None = None
+                    ) -> Iterator[ArtifactRouter]:
+    """`--artifacts FILE` in front of the hermetic mirror (when there is one); directory
+    entries served on loopback while the context is open."""
+    amap = load_artifacts_file(artifacts_file) if artifacts_file else ArtifactMap()
+    with ExitStack() as stack:
+        serve = None
+        if any(r.directory is not None for r in amap.rules):
+            from e2e_images.hermetic.artifacts import DirectoryServer
+
+            server = stack.enter_context(DirectoryServer())
+            serve = lambda rule, rest: server.url_for(rule.directory, rest)  # noqa: E731
+        yield ArtifactRouter(amap, standins, serve)  # type: ignore[arg-type]
+
+
 def build_env(pool: ClientPool, *, registry: str, cache: Path, epoch: int, backend: str,
-              artifacts: object | None = None) -> BuildEnv:
+              artifacts: object | None = None, hermetic: bool = False) -> BuildEnv:
+    """`artifacts`: an ArtifactRouter, or a bare hermetic mirror standing in front of it."""
     host = registry.split("/", 1)[0]
     insecure = (host,) if is_loopback(host) else ()
-    if artifacts is not None:
-        fetcher = UrlFetcher(mirror_url=artifacts.url_for,  # type: ignore[attr-defined]
-                             pinned_sha256=artifacts.sha256_for)  # type: ignore[attr-defined]
-        mirror_url = artifacts.url_for  # type: ignore[attr-defined]
-    else:
-        fetcher, mirror_url = UrlFetcher(), None
+    router = artifacts if isinstance(artifacts, ArtifactRouter) else ArtifactRouter(
+        fallback=artifacts)  # type: ignore[arg-type]
+    fetcher = UrlFetcher(mirror_url=router.url_for, pinned_sha256=router.sha256_for)
     daemons = remote_daemons() if backend == "legacy" else {}
     return BuildEnv(pool=pool, cache=cache, epoch=epoch, fetch_url=fetcher,
-                    mirror_url=mirror_url, backend=backend, insecure_hosts=insecure,
-                    daemons=daemons)
+                    mirror_url=router.url_for, backend=backend, insecure_hosts=insecure,
+                    daemons=daemons, hermetic=hermetic, artifacts=router)
 
 
 def _embedded_base(stack: ExitStack, cache: Path, storage: Path | None) -> Path:
@@ -103,14 +118,16 @@ class Session:
 
 @contextmanager
 def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str = "auto",
-                 mirrors_file: str | None = None, storage: Path | None = None
-                 ) -> Iterator[Session]:
+                 mirrors_file: str | None = None, storage: Path | None = None,
+                 artifacts_file: str | Path | None = None) -> Iterator[Session]:
     """`registry=None`: the embedded default, stopped when the session closes."""
     with ExitStack() as stack:
         if registry:
             pool = ClientPool(mirrors=repo_list.load(mirrors_file) if mirrors_file else None)
+            router = stack.enter_context(artifact_router(artifacts_file))
             yield Session(registry.rstrip("/"), build_env(
-                pool, registry=registry, cache=cache, epoch=epoch, backend=backend), False)
+                pool, registry=registry, cache=cache, epoch=epoch, backend=backend,
+                artifacts=router), False)
             return
         from e2e_images.hermetic.standins import seed_host
         from e2e_images.registry.embedded import EmbeddedRegistry
@@ -118,8 +135,9 @@ def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str 
         base = _embedded_base(stack, cache, storage)
         embedded = stack.enter_context(EmbeddedRegistry(base, storage=base / "storage"))
         mirror_map, _ = seed_host(embedded.host)
-        artifacts = stack.enter_context(artifact_mirror(cache / "artifacts"))
+        standins = stack.enter_context(artifact_mirror(cache / "artifacts"))
+        router = stack.enter_context(artifact_router(artifacts_file, standins))
         target = f"{embedded.host}/{EMBEDDED_NAMESPACE}"
         yield Session(target, build_env(ClientPool(mirrors=mirror_map), registry=target,
                                         cache=cache, epoch=epoch, backend=backend,
-                                        artifacts=artifacts), True)
+                                        artifacts=router, hermetic=True), True)

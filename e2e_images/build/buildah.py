@@ -100,17 +100,19 @@ class Buildah:
 
     def import_base(self, layout: Path, ref_name: str, name: str) -> None:
         """Make `name` an image of the storage, from `oci:<layout>:<ref_name>` (local files,
-        no network). Idempotent; a lock keeps concurrent builds from importing it twice."""
+        no network). Idempotent; a lock keeps concurrent builds from importing it twice.
+
+        skopeo writes it under `name` directly: `buildah pull oci:` would derive a name from
+        the layout's path, which a path such as `~/.cache/...` is not a valid one for."""
         digest = hashlib.sha256(name.encode()).hexdigest()[:16]
         with FileLock(str(self.storage / f"import-{digest}.lock")):
             probe = subprocess.run([*self._base(), "inspect", "--type", "image", name],
                                    capture_output=True, env=self._env())
             if probe.returncode == 0:
                 return
-            out = self._run([*self._base(), "pull", "--quiet", f"oci:{layout}:{ref_name}"],
-                            f"buildah import of {name}")
-            self._run([*self._base(), "tag", out.strip().splitlines()[-1], name],
-                      f"buildah tag {name}")
+            store = f"[vfs@{self.storage / 'root'}+{self.storage / 'run'}]"
+            self._run(["skopeo", "copy", "--quiet", f"oci:{layout}:{ref_name}",
+                       f"containers-storage:{store}{name}"], f"import of {name} into buildah")
 
     def _env(self) -> dict[str, str]:
         return os.environ | {"CONTAINERS_REGISTRIES_CONF": str(self.conf),

@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the promotion proposal here when everything passed")
     parser.add_argument("--mirrors", metavar="FILE",
                         help="mirror map or KUBE_TEST_REPO_LIST-style registry overrides")
+    parser.add_argument("--artifacts", metavar="FILE",
+                        help="YAML map of ADD <url> prefixes to a mirror or a local directory")
     parser.add_argument("--mirror-config", type=Path, default=None, metavar="FILE",
                         help="staging-only mirrors (default: <images-dir>/staging-mirrors.yaml)")
     parser.add_argument("--builder", choices=BACKENDS, default="auto")
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     opts = GateOptions(
         images_dir=Path(args.images_dir), registry=args.registry, filters=filters_from(args),
         build=not args.no_build, jobs=args.jobs, builder=args.builder,
-        mirrors_file=args.mirrors, cache=args.cache_dir, storage=args.storage,
+        mirrors_file=args.mirrors, artifacts_file=args.artifacts, cache=args.cache_dir,
+        storage=args.storage,
         fast=args.fast, results=args.results, junit=args.junit, images_yaml=args.images_yaml,
         mirror_config=args.mirror_config, fail_on_warnings=args.fail_on_warnings,
         containerd_families=args.containerd_families,
