@@ -188,6 +188,10 @@ class Pipeline:
         except E2EImagesError as exc:
             self.progress("fail", target, str(exc))
             return {"error": str(exc)}
+        except Exception as exc:  # OSError and the like: this target fails, not the run
+            why = f"{type(exc).__name__}: {exc}"
+            self.progress("fail", target, why)
+            return {"error": why}
         self.progress("done", target, b.digest)
         return {"digest": b.digest, "backend": b.backend, "bytes_pushed": b.bytes_pushed,
                 "seconds": b.seconds, "pushed": b.pushed, "entry": _entry_json(b.entry)}

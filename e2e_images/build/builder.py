@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,20 +23,25 @@ from pathlib import Path
 from filelock import FileLock
 
 from e2e_images import __version__
+from e2e_images.atomic import entry_lock, write_atomic_bytes
+from e2e_images.build.artifact_map import ArtifactRouter
 from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
+    Add,
     BaseImageConfig,
     ResolvedDockerfile,
     list_context,
     parse_dockerfile,
     resolve,
 )
+from e2e_images.build.dockerfile.precheck import check_copy_sources
+from e2e_images.build.fetch import unreachable
 from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
-from e2e_images.catalog import render_dockerfile
-from e2e_images.errors import BuildError, DockerfileError
+from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
+from e2e_images.errors import BuildError, DockerfileError, RegistryError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
 from e2e_images.oci.layout import Layout
@@ -51,6 +58,7 @@ __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_diges
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 BUILDAH_DOCKERFILE = ".e2e-images.Dockerfile"  # written into the staging context
+BASE_REF = "base"  # the ref name of a base in its cached OCI layout
 _ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
 
 
@@ -70,6 +78,9 @@ class BuildEnv:
     backend: str = "auto"
     insecure_hosts: tuple[str, ...] = ()  # plain-HTTP registries buildah may pull from
     daemons: Mapping[str, RemoteDaemon] = field(default_factory=dict)  # legacy: per release
+    qemu_dir: Path = Path("/usr/bin")  # qemu-<arch>-static for CROSS_BUILD_ (qemu-user-static)
+    hermetic: bool = False  # upstream bases come from the stand-ins (for error messages)
+    artifacts: ArtifactRouter | None = None  # which ADD URLs are mapped (--artifacts, mirror)
     _buildah: Buildah | None = field(default=None, repr=False)
 
     def buildah(self) -> Buildah:
@@ -93,27 +104,93 @@ class TargetBuild:
 
 def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
     """A private copy of the image directory with the Go payloads compiled in (private: two
-    runs building the same target at once must not share it)."""
+    runs building the same target at once must not share it), and, as image-util.sh does for
+    CROSS_BUILD_ lines, the host's qemu-<arch>-static."""
     parent = env.cache / "contexts"
     parent.mkdir(parents=True, exist_ok=True)
     ctx = Path(tempfile.mkdtemp(prefix=f"{target.id}.", dir=parent)) / "context"
     shutil.copytree(target.context, ctx, symlinks=True)
-    compile_payloads(target.go, target.context, target.platform, ctx, env.cache)
+    if target.go.needs_make:
+        make_bin(target, ctx)
+    else:
+        compile_payloads(target.go, target.context, target.platform, ctx, env.cache)
+    qemu = cross_build_qemu(target.dockerfile.read_text(), target.platform,
+                            target.dockerfile.name)
+    if qemu is not None:
+        host = env.qemu_dir / qemu
+        if not host.is_file():
+            raise BuildError(f"{target.id}: the Dockerfile has CROSS_BUILD_ lines and needs "
+                             f"{host}, which is missing", path=str(target.dockerfile),
+                             hint="apt-get install qemu-user-static (hack/bootstrap.sh does)")
+        shutil.copyfile(host, ctx / qemu)
+        os.chmod(ctx / qemu, 0o755)
     return ctx
+
+
+def make_bin(target: BuildTarget, ctx: Path) -> None:
+    """An image whose Makefile has a `bin` recipe of its own: run it as image-util.sh does."""
+    if shutil.which("make") is None:
+        raise BuildError(f"{target.id}: the Makefile has its own `bin` recipe and needs make",
+                         path=target.go.source, hint="apt-get install make "
+                         "(hack/bootstrap.sh does)")
+    cmd = ["make", "-C", str(target.context), "bin", f"OS={target.platform.os}",
+           f"ARCH={target.platform.arch}", f"TARGET={ctx}"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        raise BuildError(f"{target.id}: `{' '.join(cmd)}` exited {result.returncode}: {tail}",
+                         path=target.go.source)
 
 
 class _Images:
     """The images one build reads, fetched once each (resolve and fingerprint share them)."""
 
-    def __init__(self, pool: ClientPool) -> None:
+    def __init__(self, pool: ClientPool, target: BuildTarget | None = None,
+                 hermetic: bool = False) -> None:
         self.pool = pool
+        self.target = target
+        self.hermetic = hermetic
         self._seen: dict[tuple[str, ImagePlatform], Image] = {}
 
     def get(self, ref: str, platform: ImagePlatform | Platform) -> Image:
         key = (ref, image_platform(platform))
         if key not in self._seen:
-            self._seen[key] = self.pool.image(ref, key[1])
+            try:
+                self._seen[key] = self.pool.image(ref, key[1])
+            except RegistryError as exc:
+                if self.target is None:
+                    raise
+                raise missing_base(self.target, ref, self.pool, self.hermetic, exc) from None
         return self._seen[key]
+
+
+def _asked_by(target: BuildTarget, ref: str) -> tuple[str, int | None, str]:
+    """Which file and line asked for `ref`: the BASEIMAGE line, else a Dockerfile line."""
+    if ref == target.base_image and target.baseimage_line:
+        path = target.context / "BASEIMAGE"
+        return str(path), target.baseimage_line, f"BASEIMAGE line {target.baseimage_line}"
+    lines = target.dockerfile.read_text().splitlines()
+    number = next((n for n, text in enumerate(lines, 1) if ref in text), None) or next(
+        (n for n, text in enumerate(lines, 1) if text.strip().upper().startswith("FROM")), None)
+    return str(target.dockerfile), number, f"{target.dockerfile.name} line {number}"
+
+
+def missing_base(target: BuildTarget, ref: str, pool: ClientPool, hermetic: bool,
+                 exc: RegistryError) -> BuildError:
+    """A base image the build cannot read, said so that the user knows what to do."""
+    path, line, asked = _asked_by(target, ref)
+    where = str(pool.resolve(ref))
+    looked = (f"the hermetic stand-in {where}" if hermetic else
+              f"{where} (through the mirror map)" if where != str(parse_reference(ref))
+              else where)
+    hint = ("the stand-ins cover busybox, httpd, nginx (also their per-arch Docker Hub names) "
+            "and the Windows bases; for other bases use --registry with --mirrors FILE "
+            "mapping the upstream registry to a mirror that has it" if hermetic else
+            "give --mirrors FILE mapping the upstream registry to a mirror that has it, or "
+            "--registry a registry that can reach it")
+    return BuildError(f"{target.image_dir}: base image {ref} ({asked}) for "
+                      f"{target.platform.key} was not found: looked for {looked}: "
+                      f"{exc.message}", path=path, line=line, hint=hint)
 
 
 def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerfile:
@@ -131,8 +208,22 @@ def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerf
                    build=build_platform(), base_config=base_config)
 
 
-def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv) -> Path:
-    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror."""
+def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv,
+                        bases: Mapping[int, str] | None = None,
+                        resolved: ResolvedDockerfile | None = None) -> Path:
+    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror, and each FROM
+    of an image replaced by the local name its base was imported under (`bases`: stage
+    index -> name), line numbers kept."""
+    if bases and resolved is not None:
+        lines = text.split("\n")
+        parsed = parse_dockerfile(text, resolved.path)
+        for index, name in bases.items():
+            stage, loc = resolved.stages[index], parsed.stages[index].loc
+            flag = f"--platform={stage.platform.oci_platform} " if stage.platform_explicit else ""
+            alias = f" AS {stage.name}" if stage.name else ""
+            lines[loc.line - 1:loc.end_line] = [f"FROM {flag}{name}{alias}",
+                                                *[""] * (loc.end_line - loc.line)]
+        text = "\n".join(lines)
     if env.mirror_url is not None:
         text = _ADD_URL.sub(lambda m: m.group(1) + env.mirror_url(m.group(2)), text)
     path = ctx / BUILDAH_DOCKERFILE
@@ -168,15 +259,18 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     layout_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout_dir) + ".lock"):
         if not (layout_dir / "index.json").is_file():
-            building = layout_dir.with_name(f"{key}.{os.getpid()}.partial")
-            if building.exists():
-                shutil.rmtree(building)
+            bases = _import_bases(env, resolved, stage_index, images)
+            building = layout_dir.with_name(f"{key}.{uuid.uuid4().hex}.partial")
             Layout.init(building)
-            request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
-                                     env.epoch, target_stage=stage.name or str(stage_index),
+            dockerfile = _buildah_dockerfile(text, ctx, env, bases, resolved)
+            request = BuildahRequest(dockerfile, ctx, stage.platform, env.epoch,
+                                     target_stage=stage.name or str(stage_index),
                                      build_args=dict(target.build_args))
-            env.buildah().build(request, f"oci:{building}:stage")
-            os.replace(building, layout_dir)
+            try:
+                env.buildah().build(request, f"oci:{building}:stage")
+                os.replace(building, layout_dir)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
     parts = _without_base_refs(ImageParts(image.manifest, image.config))
@@ -184,6 +278,33 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     written.add(parts.config.raw)
     base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
     return StageResult(parts, written, image, base_ref)
+
+
+def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, images: _Images
+                  ) -> dict[int, str]:
+    """Every image a buildah build up to stage `index` starts FROM, fetched by our client
+    (retries, mirrors, credentials) into an OCI layout cached by digest, then imported into
+    buildah's storage under a name of its digest: buildah itself never pulls (it builds with
+    `--pull=never`). Returns stage index -> local name."""
+    bases: dict[int, str] = {}
+    for stage in resolved.stages[: index + 1]:
+        if not stage.needed or stage.base.kind != "image":
+            continue
+        image = images.get(stage.base.ref, stage.platform)
+        layout = env.cache / "bases" / image.digest.replace(":", "-")
+        if not (layout / "index.json").is_file():
+            with entry_lock(layout):
+                if not (layout / "index.json").is_file():
+                    building = layout.with_name(f".{layout.name}.{uuid.uuid4().hex}.partial")
+                    try:
+                        Layout.init(building).write_image(image, BASE_REF)
+                        os.replace(building, layout)
+                    finally:
+                        shutil.rmtree(building, ignore_errors=True)
+        name = f"localhost/e2e-images-base:{image.digest.split(':', 1)[1]}"
+        env.buildah().import_base(layout, BASE_REF, name)
+        bases[stage.index] = name
+    return bases
 
 
 def _without_base_refs(parts: ImageParts) -> ImageParts:
@@ -244,7 +365,8 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
 
 
 def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> TargetBuild:
-    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    text = render_dockerfile(read_text(target.dockerfile), target.platform,
+                             target.dockerfile.name)
     if env.backend == "legacy" and target.platform.is_windows:
         daemon = env.daemons.get(target.platform.release)
         if daemon is None:
@@ -254,13 +376,16 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
         digest = build_remote(daemon, target, rendered, ctx)
         return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started,
                            True)
-    images = _Images(env.pool)
+    images = _Images(env.pool, target, env.hermetic)
     resolved = _resolve(target, images, text)
+    if target.go.needs_make:  # now that `make bin` has run, the context is complete
+        check_copy_sources(resolved, list_context(ctx).listing)
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
     fingerprint = _fingerprint(target, env, images, text, resolved, context_digest)
     unchanged = unchanged_tag(env, target.tag, fingerprint)
     if unchanged is not None:
         return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
+    _check_downloads(resolved, env)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
@@ -296,10 +421,31 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
                        pushed, entry)
 
 
+def _check_downloads(resolved: ResolvedDockerfile, env: BuildEnv) -> None:
+    """Every `ADD <url>` of a needed stage is mapped (--artifacts, the stand-in mirror) or
+    reachable from here; otherwise fail before building, naming the line and the URL."""
+    for stage in resolved.stages:
+        for step in stage.steps if stage.needed else ():
+            cmd = step.instruction
+            for url in cmd.sources if isinstance(cmd, Add) else ():
+                if not url.startswith(("http://", "https://")):
+                    continue
+                if env.artifacts is not None and env.artifacts.mapped(url):
+                    continue
+                reason = unreachable(url)
+                if reason is not None:
+                    raise DockerfileError(
+                        f"ADD {url}: no --artifacts entry maps it and it cannot be downloaded "
+                        f"from here ({reason})", path=cmd.loc.path, line=cmd.loc.line,
+                        hint="give --artifacts FILE mapping its prefix to a mirror or a local "
+                             "directory (README: --artifacts)")
+
+
 def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
                  resolved: ResolvedDockerfile, context_digest: str) -> str:
-    """Every input of the target's build: Dockerfile, args, labels, context, the digests of
-    the images it reads, the clock, the backend and this tool's version."""
+    """Every input of the target's build: Dockerfile, args, labels, context (Go payloads,
+    `make bin` outputs and the qemu binary CROSS_BUILD_ adds included), the digests of the
+    images it reads, the clock, the backend and this tool's version."""
     read = sorted({(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images})
     return json_key(text, target.tag, dict(target.build_args), dict(target.labels),
                     context_digest, read, env.epoch, env.backend, __version__)
@@ -345,11 +491,7 @@ def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
 
 
 def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    record = env.cache / "pushed" / fingerprint
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, record)
+    write_atomic_bytes(env.cache / "pushed" / fingerprint, (digest + "\n").encode())
 
 
 def _check_platform(target: BuildTarget, parts: ImageParts) -> None:

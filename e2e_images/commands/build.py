@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=int, default=2, help="targets built at once")
     parser.add_argument("--mirrors", metavar="FILE",
                         help="YAML map of upstream registries to mirrors (with --registry)")
+    parser.add_argument("--artifacts", metavar="FILE",
+                        help="YAML map of ADD <url> prefixes to a mirror or a local directory "
+                             "(README: --artifacts)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="Go, buildah and staging caches (default: ~/.cache/e2e-images)")
     parser.add_argument("--docker-list", action="store_true",
@@ -100,11 +103,14 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     filters = filters_from(args)
-    preflight = load_plan(images, args.registry or "preflight.invalid", filters)
+    preflight = load_plan(images, args.registry or "preflight.invalid", filters, check=False)
     check_host(closure(preflight, preflight.targets()), args.builder)  # before anything starts
     with open_session(registry=args.registry, cache=cache, epoch=epoch, backend=args.builder,
-                      mirrors_file=args.mirrors, storage=args.storage) as session:
-        plan = load_plan(images, session.registry, filters)
+                      mirrors_file=args.mirrors, storage=args.storage,
+                      artifacts_file=args.artifacts) as session:
+        plan = load_plan(images, session.registry, filters, backend=args.builder)
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         where = "embedded registry (hermetic stand-ins)" if session.hermetic else "registry"
         needed = len(closure(plan, plan.targets())) - len(plan.targets())
         print(f"building {len(plan.targets())} targets of {len(plan.images)} images "
