@@ -4,7 +4,7 @@
 Scenarios, each on the embedded registry (CNCF distribution) seeded with the hermetic
 stand-ins, `ADD <url>` served by the artifact mirror:
 
-  (a)  a cold build of the catalog with our builder (`pipeline.build_plan`, 2 jobs, each
+  (a)  a cold build of the catalog with our builder (`pipeline.build_plan`, 4 jobs, each
        target started as soon as the images it reads are pushed): fresh
        registry storage, fresh cache dir (staging, compiled-payload cache, buildah store).
        Go's own compiler cache ($XDG_CACHE_HOME/go-build) is a run-local one, warmed
@@ -60,7 +60,7 @@ from e2e_images.build.gobuild import compile_payloads
 from e2e_images.errors import E2EImagesError
 from e2e_images.hermetic.artifacts import ArtifactMirror
 from e2e_images.hermetic.standins import StandinSet, build_standins, mirror_map_for, seed_upstream
-from e2e_images.pipeline import RunReport, build_plan
+from e2e_images.pipeline import DEFAULT_JOBS, RunReport, build_plan
 from e2e_images.plan import BuildTarget, Filters, Plan
 from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.embedded import EmbeddedRegistry
@@ -334,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures as JSON")
     parser.add_argument("--images-dir", type=Path, default=REPO / "images")
     parser.add_argument("--workdir", type=Path, help="scratch dir (default: a temp dir, removed)")
-    parser.add_argument("--jobs", "-j", type=int, default=2, help="our builder's parallelism")
+    parser.add_argument("--jobs", "-j", type=int, default=DEFAULT_JOBS,
+                        help=f"our builder's parallelism (default: the CLI's, {DEFAULT_JOBS})")
     parser.add_argument("--windows-base-bytes", type=int, default=None,
                         help="filler in the (d) base layer (default 1 GiB; --quick 32 MiB)")
     parser.add_argument("--fully-cold", action=argparse.BooleanOptionalAction, default=None,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from e2e_images.audit import VerifyOptions, verify
 from e2e_images.errors import E2EImagesError, PromotionRefused
-from e2e_images.pipeline import Pipeline, RunReport, check_host, closure
+from e2e_images.pipeline import DEFAULT_JOBS, Pipeline, RunReport, check_host, closure
 from e2e_images.plan import Filters, ImagePlan
 from e2e_images.publish.junit import write_junit
 from e2e_images.publish.mirror import MIRROR_CONFIG, MirrorConfig, load_mirror_config
@@ -44,7 +44,7 @@ class GateOptions:
     registry: str | None = None  # None: the embedded registry with the hermetic stand-ins
     filters: Filters = field(default_factory=Filters)
     build: bool = True
-    jobs: int = 2
+    jobs: int = DEFAULT_JOBS
     builder: str = "auto"
     mirrors_file: str | None = None  # mirror map or KUBE_TEST_REPO_LIST-style overrides
     artifacts_file: str | None = None  # --artifacts: where ADD <url> downloads come from

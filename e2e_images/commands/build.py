@@ -11,7 +11,7 @@ from pathlib import Path
 from e2e_images.build.builder import BACKENDS
 from e2e_images.commands._common import add_catalog_arguments, filters_from
 from e2e_images.oci import media_types as mt
-from e2e_images.pipeline import Pipeline, RunReport, check_host, closure
+from e2e_images.pipeline import DEFAULT_JOBS, Pipeline, RunReport, check_host, closure
 from e2e_images.session import default_cache, open_session
 from e2e_images.workspace import load_plan, source_date_epoch
 
@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_catalog_arguments(parser, registry_default=None)
     parser.add_argument("--builder", choices=BACKENDS, default="auto",
                         help="auto: native for stages without RUN, buildah otherwise")
-    parser.add_argument("-j", "--jobs", type=int, default=2, help="targets built at once")
+    parser.add_argument("-j", "--jobs", type=int, default=DEFAULT_JOBS,
+                        help=f"targets built at once (default {DEFAULT_JOBS})")
     parser.add_argument("--mirrors", metavar="FILE",
                         help="YAML map of upstream registries to mirrors (with --registry)")
     parser.add_argument("--artifacts", metavar="FILE",

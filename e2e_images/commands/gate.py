@@ -16,6 +16,7 @@ from e2e_images.commands._common import add_catalog_arguments, filters_from
 from e2e_images.commands.verify import add_judgement_arguments
 from e2e_images.gate import EXIT_BUILD, EXIT_FAILED, GateOptions, run_gate
 from e2e_images.oci import media_types as mt
+from e2e_images.pipeline import DEFAULT_JOBS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror-config", type=Path, default=None, metavar="FILE",
                         help="staging-only mirrors (default: <images-dir>/staging-mirrors.yaml)")
     parser.add_argument("--builder", choices=BACKENDS, default="auto")
-    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("-j", "--jobs", type=int, default=DEFAULT_JOBS)
     parser.add_argument("--fast", action="store_true",
                         help="verify configs and added layers only")
     parser.add_argument("--docker-list", action="store_true",
