@@ -9,7 +9,7 @@ the reference grammar, since they become tags and repository names.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,9 @@ __all__ = [
     "load_catalog",
     "load_image",
     "read_text",
+    "registry_references",
     "render_dockerfile",
+    "substitute_registry",
 ]
 
 GO_YAML = "go-binaries.yaml"
@@ -40,6 +42,23 @@ _MAKE_RULE = re.compile(r"^([A-Za-z0-9_.\- ]+):(?!=)")
 # upstream's standard recipe: `../image-util.sh bin $(SRCS)` (deeper dirs: `../../`)
 _STANDARD_BIN = re.compile(r"^(?:\.\./)+image-util\.sh\s+bin\s+\$[({]SRCS[)}]$")
 CROSS_BUILD = "CROSS_BUILD_"
+# REGISTRY as BASEIMAGE values (image-util.sh substitutes the bare word) and Dockerfiles
+# (`$REGISTRY`, `${REGISTRY}`) write it: the one definition of where the registry goes.
+_REGISTRY = r"(?:\$\{REGISTRY\}|\$REGISTRY|\bREGISTRY)"
+_REGISTRY_TOKEN = re.compile(_REGISTRY + r"(?=/)")
+_REGISTRY_REF = re.compile(_REGISTRY + r"/([a-z0-9][a-z0-9._/-]*):([A-Za-z0-9_.${}-]+)")
+
+
+def substitute_registry(value: str, registry: str) -> str:
+    """`REGISTRY/busybox:1.36` (or `$REGISTRY/...`) -> `<registry>/busybox:1.36`."""
+    return _REGISTRY_TOKEN.sub(lambda _: registry, value)
+
+
+def registry_references(text: str) -> Iterator[tuple[int, str, str]]:
+    """(line number, repository, tag) of each `REGISTRY/<name>:<tag>` in `text`."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for m in _REGISTRY_REF.finditer(line):
+            yield number, m.group(1), m.group(2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +70,7 @@ class BaseImageLine:
     line: int  # 0 when there is no BASEIMAGE file
 
     def base_image(self, registry: str) -> str:
-        return self.value.replace("REGISTRY", registry)
+        return substitute_registry(self.value, registry)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ never points at a missing child.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,12 +17,11 @@ from e2e_images.errors import E2EImagesError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Descriptor, ImagePlatform, Index, build_index
+from e2e_images.platforms import FULL_OS_VERSION
 from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.reference import parse_reference
 
 __all__ = ["ListPublishError", "PublishedList", "assemble_index", "publish_list"]
-
-FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
 
 
 class ListPublishError(E2EImagesError):

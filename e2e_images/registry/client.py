@@ -25,7 +25,7 @@ from e2e_images.registry.auth import Authenticator, merge_scopes, repository_sco
 from e2e_images.registry.blobio import open_verified, skip_to
 from e2e_images.registry.credentials import Credentials, credentials_for
 from e2e_images.registry.limits import MAX_BODY_BYTES, Deadline, Limits
-from e2e_images.registry.reference import DOCKER_HUB
+from e2e_images.registry.reference import DOCKER_HUB, canonical_host
 from e2e_images.registry.transport import Transport
 
 __all__ = [
@@ -58,7 +58,7 @@ def base_url(registry: str, insecure: bool = False) -> str:
     A registry given with a scheme (`http://host:port`) keeps it."""
     if "://" in registry:
         return registry.rstrip("/")
-    host = DOCKER_HUB_API if registry in (DOCKER_HUB, "index.docker.io") else registry
+    host = DOCKER_HUB_API if canonical_host(registry) == DOCKER_HUB else registry
     scheme = "http" if insecure or is_loopback(host) else "https"
     return f"{scheme}://{host}"
 
