@@ -142,7 +142,7 @@ class Platform:
 
     @property
     def oci_platform(self) -> str:
-        """`os/arch[/variant]` as buildah, buildx and skopeo take it."""
+        """`os/arch[/variant]` as buildah and skopeo take it."""
         return "/".join(p for p in (self.os, self.arch, self.oci_variant) if p)
 
     def go_env(self) -> dict[str, str]:

@@ -40,9 +40,6 @@ class Reference:
     def name(self) -> str:
         return f"{self.registry}/{self.repository}"
 
-    def with_tag(self, tag: str) -> Reference:
-        return replace(self, tag=tag, digest="")
-
     def with_digest(self, digest: str) -> Reference:
         return replace(self, digest=digest)
 
