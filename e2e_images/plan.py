@@ -217,7 +217,7 @@ def _select(catalog: Catalog, what: Sequence[str]) -> set[str]:
         directory = item.strip("/")
         if not any(i.dir == directory for i in catalog.images):
             hint = None
-            if (catalog.root / directory).is_dir():
+            if directory in catalog.other_dirs:
                 hint = f"{directory} has no VERSION file, so it is not an image directory"
             raise PlanError(f"WHAT={item!r} names no image directory", path=str(catalog.root),
                             hint=hint)
