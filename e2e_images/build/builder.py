@@ -42,7 +42,6 @@ from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assem
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError, RegistryError
-from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
 from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import ConfigFile, ImagePlatform, build_manifest
@@ -51,6 +50,7 @@ from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
+from e2e_images.registry.write import Written, write_image
 
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time", "record_push",
            "unchanged_tag"]
@@ -272,10 +272,8 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
     parts = _without_base_refs(ImageParts(image.manifest, image.config))
-    written = MemoryBlobs()
-    written.add(parts.config.raw)
     base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
-    return StageResult(parts, written, image, base_ref)
+    return StageResult(parts, MemoryBlobs(), image, base_ref)
 
 
 def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, images: _Images
@@ -321,34 +319,14 @@ def _without_base_refs(parts: ImageParts) -> ImageParts:
     return with_config(ImageParts(manifest, parts.config), config)
 
 
-def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> tuple[str, int, bool]:
+def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> Written:
+    """The image to its tag; base blobs of an external base are mounted from its repository
+    (a buildah layout holds copies of them, so the base reference says where they live)."""
     ref = parse_reference(target.tag)
-    client = env.pool.client(ref.registry)
-    manifest = result.parts.manifest
-    current = client.head_manifest(ref.repository, ref.ref)
-    if current is not None and current.digest == manifest.digest:
-        return manifest.digest, 0, False
     base = parse_reference(result.base_ref) if result.base_ref else None
     mount_from = base.repository if base and base.registry == ref.registry else None
-    source = result.source
-    pushed = 0
-    for blob in (*manifest.layers, manifest.config):
-        if client.blob_exists(ref.repository, blob.digest):
-            continue
-        if mount_from and blob.digest not in result.written and client.mount_blob(
-                ref.repository, blob.digest, mount_from):
-            continue
-        if blob is manifest.config:
-            client.push_blob(ref.repository, result.parts.config.raw, digest=blob.digest)
-            pushed += blob.size
-            continue
-        if mt.is_foreign(blob.media_type) and blob.urls:
-            continue  # lives at its urls, not in any registry
-        with source.open_blob(blob.digest) as stream:
-            client.push_blob(ref.repository, stream, digest=blob.digest, size=blob.size)
-        pushed += blob.size
-    client.put_manifest(ref.repository, ref.ref, manifest.raw, manifest.media_type)
-    return manifest.digest, pushed, True
+    return write_image(env.pool.client(ref.registry), ref.repository, result.image(), ref.ref,
+                       mount_from=mount_from)
 
 
 def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
@@ -405,15 +383,14 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     labelled = with_runtime(result.parts, {"Labels": dict(target.labels)},
                             created=iso_time(env.epoch))
     result = StageResult(labelled, result.written, result.base, result.base_ref)
-    result.written.add(labelled.config.raw)
     _check_platform(target, labelled)
-    digest, pushed_bytes, pushed = _push(target, env, result)
-    record_push(env, fingerprint, digest)
+    written = _push(target, env, result)
+    record_push(env, fingerprint, written.digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
-    return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
-                       pushed)
+    return TargetBuild(target, written.digest, backend, written.bytes_pushed,
+                       time.monotonic() - started, written.pushed)
 
 
 def _check_downloads(resolved: ResolvedDockerfile, env: BuildEnv) -> None:

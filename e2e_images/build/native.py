@@ -15,7 +15,7 @@ import tarfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from e2e_images.build.dockerfile import (
     Add,
@@ -46,7 +46,7 @@ from e2e_images.build.windows_layer import build_windows_layer, windows_entries_
 from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerFS
-from e2e_images.oci.image import BlobSource, Image, MemoryBlobs
+from e2e_images.oci.image import BlobSource, ChainedBlobs, Image, MemoryBlobs
 from e2e_images.oci.models import Descriptor, ImagePlatform, build_manifest
 from e2e_images.oci.mutate import (
     ImageParts,
@@ -60,23 +60,6 @@ from e2e_images.platforms import image_platform
 __all__ = ["AssemblyInputs", "StageResult", "assemble_stage", "stage_error"]
 
 FetchUrl = Callable[[str, str | None], bytes]
-
-
-class ChainedBlobs:
-    """Blobs a stage wrote, then its base's: one BlobSource for the finished image."""
-
-    def __init__(self, *sources: BlobSource) -> None:
-        self.sources = sources
-
-    def open_blob(self, digest: str) -> BinaryIO:
-        for source in self.sources:
-            if isinstance(source, MemoryBlobs) and digest not in source:
-                continue
-            try:
-                return source.open_blob(digest)
-            except (KeyError, LookupError):
-                continue
-        raise KeyError(f"blob {digest} is in no source of this image")
 
 
 @dataclass(frozen=True, slots=True)

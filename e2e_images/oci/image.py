@@ -16,7 +16,7 @@ from typing import BinaryIO, Protocol, runtime_checkable
 from e2e_images.oci.digest import sha256_digest
 from e2e_images.oci.models import ConfigFile, Descriptor, ImagePlatform, Manifest
 
-__all__ = ["BlobSource", "Image", "Layer", "MemoryBlobs"]
+__all__ = ["BlobSource", "ChainedBlobs", "Image", "Layer", "MemoryBlobs", "origin_of"]
 
 
 @runtime_checkable
@@ -98,3 +98,27 @@ class MemoryBlobs:
 
     def __len__(self) -> int:
         return len(self._blobs)
+
+
+class ChainedBlobs:
+    """Several sources as one: what a build wrote, then its base's (a finished image)."""
+
+    def __init__(self, *sources: BlobSource) -> None:
+        self.sources = sources
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        origin = origin_of(self, digest)
+        if origin is None:
+            raise KeyError(f"blob {digest} is in no source of this image")
+        return origin.open_blob(digest)
+
+
+def origin_of(source: BlobSource, digest: str) -> BlobSource | None:
+    """The source a blob is read from: in-memory sources are asked whether they hold it,
+    any other (a registry repository, a layout) is taken to hold what its images name."""
+    if isinstance(source, ChainedBlobs):
+        return next((o for s in source.sources if (o := origin_of(s, digest)) is not None),
+                    None)
+    if isinstance(source, MemoryBlobs):
+        return source if digest in source else None
+    return source

@@ -1,8 +1,9 @@
-"""Distribution API client: manifests and blobs by repository, with auth, retries and copies.
+"""Distribution API client: manifests and blobs by repository, with auth and retries.
 
 Manifests travel as raw bytes and are never re-serialised, so digests survive push, pull and
 copy. Blobs stream in both directions (`open_blob` verifies at EOF, `push_blob` uploads in
 chunks), so a copy between registries holds at most one chunk in memory and touches no disk.
+Images and trees of manifests are written through `registry.write`, the one write path.
 """
 
 from __future__ import annotations
@@ -32,11 +33,10 @@ __all__ = [
     "RegistryClient",
     "RepositoryBlobs",
     "base_url",
-    "copy_blob",
-    "copy_manifest_tree",
     "is_loopback",
     "select_manifest",
 ]
+
 
 log = logging.getLogger("e2e_images.registry")
 
@@ -305,38 +305,3 @@ def select_manifest(index: Index, platform: object | None, *, what: str = "index
         raise RegistryError(f"{what} has no entry for {want} (has: {listed})")
     raise RegistryError(f"{what} has {len(found)} entries for {want} (has: {listed})",
                         hint="name the os.version too")
-
-
-# -- copies ---------------------------------------------------------------------------------
-
-def copy_blob(src: RegistryClient, src_repo: str, dst: RegistryClient, dst_repo: str,
-              descriptor: Descriptor) -> None:
-    """Stream one blob across; a mount when both sides are the same registry."""
-    digest = descriptor.digest
-    if dst.blob_exists(dst_repo, digest):
-        return
-    if src.base_url == dst.base_url and src_repo != dst_repo and dst.mount_blob(
-            dst_repo, digest, src_repo):
-        return
-    with src.open_blob(src_repo, digest) as stream:
-        dst.push_blob(dst_repo, stream, digest=digest, size=descriptor.size)
-
-
-def copy_manifest_tree(src: RegistryClient, src_repo: str, ref: str, dst: RegistryClient,
-                       dst_repo: str, dst_ref: str) -> str:
-    """Copy an image or index and everything under it, children first; returns the digest."""
-    m = src.get_manifest(src_repo, ref)
-    existing = dst.head_manifest(dst_repo, dst_ref)
-    if existing is not None and existing.digest == m.digest:
-        return m.digest
-    if isinstance(m, Index):
-        for child in m.manifests:
-            if dst.head_manifest(dst_repo, child.digest) is None:
-                copy_manifest_tree(src, src_repo, child.digest, dst, dst_repo, child.digest)
-    else:
-        for blob in (m.config, *m.layers):
-            if mt.is_foreign(blob.media_type) and not src.blob_exists(src_repo, blob.digest):
-                continue  # a Windows base layer that lives at its `urls`, not in the registry
-            copy_blob(src, src_repo, dst, dst_repo, blob)
-    log.debug("put manifest %s as %s/%s:%s", m.digest, dst.registry, dst_repo, dst_ref)
-    return dst.put_manifest(dst_repo, dst_ref, m.raw, m.media_type)
