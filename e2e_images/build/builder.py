@@ -31,6 +31,7 @@ from e2e_images.build.dockerfile import (
     Add,
     BaseImageConfig,
     ResolvedDockerfile,
+    ResolvedStage,
     list_context,
     parse_dockerfile,
     resolve,
@@ -38,14 +39,14 @@ from e2e_images.build.dockerfile import (
 from e2e_images.build.dockerfile.precheck import check_copy_sources
 from e2e_images.build.fetch import unreachable
 from e2e_images.build.gobuild import compile_payloads
-from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
+from e2e_images.build.native import AssemblyInputs, FetchUrl, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError, RegistryError
-from e2e_images.oci.image import Image, MemoryBlobs
+from e2e_images.oci.image import Image
 from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import ConfigFile, ImagePlatform, build_manifest
-from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
+from e2e_images.oci.mutate import with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
@@ -248,7 +249,7 @@ def _stage_key(resolved: ResolvedDockerfile, index: int, context_digest: str,
 
 def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, stage_index: int,
                    resolved: ResolvedDockerfile, context_digest: str, images: _Images
-                   ) -> StageResult:
+                   ) -> Image:
     """A RUN stage through buildah into an OCI layout, cached by content: equal stages of
     other targets reuse it, and a lock keeps two of them from building it at once."""
     stage = resolved.stages[stage_index]
@@ -271,9 +272,7 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
                 shutil.rmtree(building, ignore_errors=True)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
-    parts = _without_base_refs(ImageParts(image.manifest, image.config))
-    base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
-    return StageResult(parts, MemoryBlobs(), image, base_ref)
+    return _without_base_refs(image)
 
 
 def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, images: _Images
@@ -303,7 +302,7 @@ def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, image
     return bases
 
 
-def _without_base_refs(parts: ImageParts) -> ImageParts:
+def _without_base_refs(parts: Image) -> Image:
     """buildah notes `FROM <base ref>` in history and `org.opencontainers.image.base.name` on
     the manifest, and the ref carries the registry's address: both dropped (the base digest
     annotation stays), so the same sources give the same digests wherever they are built."""
@@ -316,16 +315,16 @@ def _without_base_refs(parts: ImageParts) -> ImageParts:
     annotations = {k: v for k, v in m.annotations.items() if k != BASE_NAME_ANNOTATION}
     manifest = build_manifest(m.config, m.layers, media_type=m.media_type,
                               annotations=annotations)
-    return with_config(ImageParts(manifest, parts.config), config)
+    return with_config(Image(manifest, parts.config, parts.source), config)
 
 
-def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> Written:
-    """The image to its tag; base blobs of an external base are mounted from its repository
-    (a buildah layout holds copies of them, so the base reference says where they live)."""
+def _push(target: BuildTarget, env: BuildEnv, image: Image, final: ResolvedStage) -> Written:
+    """The image to its tag; blobs read from the registry are mounted, and the layers a
+    buildah layout holds copies of are mounted from the final stage's base repository."""
     ref = parse_reference(target.tag)
-    base = parse_reference(result.base_ref) if result.base_ref else None
+    base = env.pool.resolve(final.base.ref) if final.base.kind == "image" else None
     mount_from = base.repository if base and base.registry == ref.registry else None
-    return write_image(env.pool.client(ref.registry), ref.repository, result.image(), ref.ref,
+    return write_image(env.pool.client(ref.registry), ref.repository, image, ref.ref,
                        mount_from=mount_from)
 
 
@@ -365,11 +364,11 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
-    results: dict[int, StageResult] = {}  # filled as stages finish; later stages read it
+    results: dict[int, Image] = {}  # filled as stages finish; later stages read it
     inputs = AssemblyInputs(
         context=list_context(ctx), epoch=env.epoch, created=iso_time(env.epoch),
         stages=results, stage_names={s.name: s.index for s in resolved.stages if s.name},
-        image=lambda ref, p: (images.get(ref, p), str(env.pool.resolve(ref))),
+        image=images.get,
         fetch_url=env.fetch_url, dockerfile=str(target.dockerfile))
     for index in sorted(resolved.needed):
         stage = resolved.stages[index]
@@ -379,12 +378,10 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
                                             context_digest, images)
         else:
             results[index] = assemble_stage(stage, inputs)
-    result = results[resolved.target]
-    labelled = with_runtime(result.parts, {"Labels": dict(target.labels)},
+    labelled = with_runtime(results[resolved.target], {"Labels": dict(target.labels)},
                             created=iso_time(env.epoch))
-    result = StageResult(labelled, result.written, result.base, result.base_ref)
     _check_platform(target, labelled)
-    written = _push(target, env, result)
+    written = _push(target, env, labelled, resolved.stages[resolved.target])
     record_push(env, fingerprint, written.digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
@@ -438,7 +435,7 @@ def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
     write_atomic_bytes(env.cache / "pushed" / fingerprint, (digest + "\n").encode())
 
 
-def _check_platform(target: BuildTarget, parts: ImageParts) -> None:
+def _check_platform(target: BuildTarget, parts: Image) -> None:
     """The image must be what its tag says: a Linux image for linux/amd64/1809 keys."""
     p = parts.config.platform
     if (p.os, p.architecture) != (target.platform.os, target.platform.arch):

@@ -46,37 +46,14 @@ from e2e_images.build.windows_layer import build_windows_layer, windows_entries_
 from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerFS
-from e2e_images.oci.image import BlobSource, ChainedBlobs, Image, MemoryBlobs
+from e2e_images.oci.image import Image, Layer, MemoryBlobs
 from e2e_images.oci.models import Descriptor, ImagePlatform, build_manifest
-from e2e_images.oci.mutate import (
-    ImageParts,
-    NewLayer,
-    append_layers,
-    with_platform,
-    with_runtime,
-)
+from e2e_images.oci.mutate import append_layers, scratch, with_platform, with_runtime
 from e2e_images.platforms import image_platform
 
-__all__ = ["AssemblyInputs", "StageResult", "assemble_stage", "stage_error"]
+__all__ = ["AssemblyInputs", "assemble_stage", "stage_error"]
 
 FetchUrl = Callable[[str, str | None], bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class StageResult:
-    """A built stage: its manifest and config, what it wrote, where its base blobs live."""
-
-    parts: ImageParts
-    written: MemoryBlobs
-    base: Image | None  # None for scratch
-    base_ref: str | None = None  # the registry reference of an external base (for mounts)
-
-    @property
-    def source(self) -> BlobSource:
-        return ChainedBlobs(self.written, *([self.base.source] if self.base else []))
-
-    def image(self) -> Image:
-        return Image(self.parts.manifest, self.parts.config, self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +61,9 @@ class AssemblyInputs:
     context: BuildContext
     epoch: int
     created: str
-    stages: Mapping[int, StageResult]
+    stages: Mapping[int, Image]  # the stages built so far
     stage_names: Mapping[str, int]
-    image: Callable[[str, ImagePlatform], tuple[Image, str]]  # ref, platform -> image, where
+    image: Callable[[str, ImagePlatform], Image]  # an external image by ref and platform
     fetch_url: FetchUrl
     dockerfile: str
     _views: dict[str, LayerFS] = field(default_factory=dict)
@@ -111,15 +88,13 @@ def _oci_platform(stage: ResolvedStage, base: Image | None) -> ImagePlatform:
     return ImagePlatform(p.os, p.arch, p.oci_variant)
 
 
-def _base(stage: ResolvedStage, inputs: AssemblyInputs) -> tuple[Image | None, str | None]:
+def _base(stage: ResolvedStage, inputs: AssemblyInputs) -> Image | None:
     if stage.base.kind == "scratch":
-        return None, None
+        return None
     if stage.base.kind == "stage":
         assert stage.base.stage is not None
-        return inputs.stages[stage.base.stage].image(), None
-    platform = image_platform(stage.platform)
-    image, where = inputs.image(stage.base.ref, platform)
-    return image, where
+        return inputs.stages[stage.base.stage]
+    return inputs.image(stage.base.ref, image_platform(stage.platform))
 
 
 def _listing(view: LayerFS) -> Listing:
@@ -226,22 +201,23 @@ def _from_image(cmd: Copy, stage: ResolvedStage, inputs: AssemblyInputs) -> Imag
     if index is not None:
         if index not in inputs.stages:
             raise stage_error(stage, f"COPY --from={ref}: stage not built", inputs.dockerfile)
-        return inputs.stages[index].image()
-    platform = image_platform(stage.platform)
-    return inputs.image(ref, platform)[0]
+        return inputs.stages[index]
+    return inputs.image(ref, image_platform(stage.platform))
 
 
-def _layer(entries: list[LayerEntry], windows: bool, epoch: int, written: MemoryBlobs,
-           manifest_type: str) -> tuple[Descriptor, str]:
+def _layer(entries: list[LayerEntry], windows: bool, epoch: int, manifest_type: str,
+           history: Mapping[str, Any]) -> Layer:
     """One gzip layer, typed to match the manifest (Docker v2s2 bases keep Docker types)."""
     kind = mt.DOCKER_LAYER_GZIP if mt.is_docker(manifest_type) else mt.OCI_LAYER_GZIP
     linux = write_layer(entries, epoch=epoch)
+    blobs = MemoryBlobs()
     if not windows:
-        written.add(linux.compressed)
-        return Descriptor.of(kind, linux.compressed), linux.diff_id
+        blobs.add(linux.compressed)
+        return Layer(Descriptor.of(kind, linux.compressed), blobs, linux.diff_id, history)
     win = build_windows_layer(windows_entries_from_linux(linux.tar), epoch=epoch)
-    written.add(win.compressed)
-    return Descriptor(kind, win.info.digest, win.info.size), win.info.diff_id
+    blobs.add(win.compressed)
+    return Layer(Descriptor(kind, win.info.digest, win.info.size), blobs, win.info.diff_id,
+                 history)
 
 
 def _shell_form(command: tuple[str, ...], shell_form: bool, step: Step, windows: bool
@@ -288,7 +264,7 @@ def _runtime_change(ins: object, step: Step, runtime: Mapping[str, Any], windows
     return {}
 
 
-def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
+def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> Image:
     """Build one stage natively; RUN is an error naming the line (the caller routes RUN
     stages of Linux targets to buildah)."""
     windows = stage.platform.is_windows
@@ -300,17 +276,16 @@ def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
                 f"RUN in a {'Windows' if windows else 'natively built'} stage: nothing can "
                 f"execute {'Windows binaries' if windows else 'it'} here",
                 path=inputs.dockerfile, line=step.instruction.loc.line, hint=hint)
-    base, where = _base(stage, inputs)
+    base = _base(stage, inputs)
     platform = _oci_platform(stage, base)
     if base is None:
-        parts = ImageParts.scratch(platform, created=inputs.created)
+        image = scratch(platform, created=inputs.created)
     else:  # the base's manifest annotations describe the base, not this image
         m = base.manifest
-        parts = ImageParts(build_manifest(m.config, m.layers, media_type=m.media_type),
-                           base.config)
-    if parts.config.platform != platform:
-        parts = with_platform(parts, platform)
-    written = MemoryBlobs()
+        image = Image(build_manifest(m.config, m.layers, media_type=m.media_type),
+                      base.config, base.source)
+    if image.config.platform != platform:
+        image = with_platform(image, platform)
     cmd_set = False
     added_dirs: set[str] = set()
     for step in stage.steps:
@@ -321,27 +296,24 @@ def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
             entries = _copy_entries(ins, step, stage, inputs)
             added_dirs |= {posixpath.dirname(e.path) for e in entries}
             added_dirs |= {e.path for e in entries if e.kind is FileKind.DIR}
-            desc, diff_id = _layer(entries, windows, inputs.epoch, written,
-                                   parts.manifest.media_type)
-            parts = append_layers(parts, [NewLayer(desc, diff_id, history)],
-                                  created=inputs.created)
+            layer = _layer(entries, windows, inputs.epoch, image.manifest.media_type, history)
+            image = append_layers(image, [layer], created=inputs.created)
         elif isinstance(ins, Workdir):
             path = posixpath.normpath(posixpath.join(step.workdir or "/", ins.path))
             if path != "/" and path not in added_dirs:
-                desc, diff_id = _layer([LayerEntry(path, FileKind.DIR, mode=0o755)], windows,
-                                       inputs.epoch, written, parts.manifest.media_type)
-                parts = append_layers(parts, [NewLayer(desc, diff_id, history)],
-                                      created=inputs.created)
+                layer = _layer([LayerEntry(path, FileKind.DIR, mode=0o755)], windows,
+                               inputs.epoch, image.manifest.media_type, history)
+                image = append_layers(image, [layer], created=inputs.created)
                 added_dirs.add(path)
-            parts = with_runtime(parts, {"WorkingDir": path}, history=history,
+            image = with_runtime(image, {"WorkingDir": path}, history=history,
                                  created=inputs.created)
         elif isinstance(ins, Env | Arg | Maintainer):
             if isinstance(ins, Env):
-                parts = with_runtime(parts, {}, history=history, created=inputs.created)
+                image = with_runtime(image, {}, history=history, created=inputs.created)
         else:
-            change = _runtime_change(ins, step, parts.config.runtime, windows, cmd_set)
+            change = _runtime_change(ins, step, image.config.runtime, windows, cmd_set)
             cmd_set = cmd_set or isinstance(ins, Cmd)
-            parts = with_runtime(parts, change, history=history, created=inputs.created)
+            image = with_runtime(image, change, history=history, created=inputs.created)
     env = [f"{k}={v}" for k, v in stage.env]
-    parts = with_runtime(parts, {"Env": env or None}, created=inputs.created)
-    return StageResult(parts, written, base, where)
+    image = with_runtime(image, {"Env": env or None}, created=inputs.created)
+    return image

@@ -25,7 +25,7 @@ from e2e_images.hermetic.busybox import (
     busybox_image,
     fetch_busybox_binaries,
 )
-from e2e_images.hermetic.images import BlobStore, BuiltImage
+from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import (
     FLAVORS,
     WINDOWS_BASES,
@@ -58,7 +58,7 @@ class StandinTag:
 
     reference: Reference
     index: Index | Manifest
-    images: tuple[BuiltImage, ...]
+    images: tuple[Image, ...]  # their source is the set's blob store
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +164,10 @@ def seed_upstream(
         if target.registry != client.registry:
             raise StandinError(f"mirror prefix {mirror_prefix!r} names registry "
                                f"{target.registry}, but the client talks to {client.registry}")
-        images = [Image(i.manifest, i.config, standins.blobs) for i in tag.images]
         if isinstance(tag.index, Index):
-            written = write_index(client, target.repository, tag.index, images, target.tag)
+            written = write_index(client, target.repository, tag.index, tag.images, target.tag)
         else:  # a per-arch repository's tag names the image itself
-            image = next(i for i in images if i.digest == tag.index.digest)
+            image = next(i for i in tag.images if i.digest == tag.index.digest)
             written = write_image(client, target.repository, image, target.tag)
         results.append(SeedResult(tag.reference, target, written.digest, written.pushed))
     return tuple(results)

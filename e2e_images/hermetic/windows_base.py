@@ -28,10 +28,10 @@ from e2e_images.hermetic.images import (
     STANDIN_EPOCH,
     STANDIN_MARKER,
     BlobStore,
-    BuiltImage,
     assemble_image,
     make_index,
 )
+from e2e_images.oci.image import Image
 from e2e_images.oci.models import ImagePlatform, Index
 from e2e_images.platforms import windows_release
 
@@ -155,7 +155,7 @@ def build_windows_base(
     *,
     filler_bytes: int = 0,
     workdir: Path | None = None,
-) -> tuple[Index, BuiltImage]:
+) -> tuple[Index, Image]:
     """The single-entry windows/amd64 index for one flavor and release.
 
     With `filler_bytes` (a benchmark's ~1 GB base) the layer is streamed to a file in `workdir`

@@ -9,9 +9,9 @@ from regtest_proxy import FaultProxy
 from e2e_images.errors import RegistryError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
-from e2e_images.oci.image import ChainedBlobs, Image, MemoryBlobs
+from e2e_images.oci.image import Image, Layer, MemoryBlobs
 from e2e_images.oci.models import Descriptor, build_index
-from e2e_images.oci.mutate import ImageParts, NewLayer, append_layers
+from e2e_images.oci.mutate import append_layers
 from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.credentials import ANONYMOUS
 from e2e_images.registry.write import write_image, write_index
@@ -25,16 +25,15 @@ def test_a_built_image_mounts_its_base_and_pushes_only_what_it_made(
     raw, gz = layer_tar("added.txt", b"new\n")
     made = MemoryBlobs()
     made.add(gz)
-    parts = append_layers(ImageParts(base.manifest, base.config),
-                          [NewLayer(Descriptor.of(mt.OCI_LAYER_GZIP, gz), sha256_digest(raw))])
-    image = Image(parts.manifest, parts.config, ChainedBlobs(made, base.source))
+    image = append_layers(base, [Layer(Descriptor.of(mt.OCI_LAYER_GZIP, gz), made,
+                                       sha256_digest(raw))])
     n = len(proxy.seen)
     written = write_image(via, "write/app", image, "1")
-    assert written.pushed and written.digest == parts.manifest.digest
-    assert written.bytes_pushed == len(gz) + parts.manifest.config.size  # not the base layer
+    assert written.pushed and written.digest == image.manifest.digest
+    assert written.bytes_pushed == len(gz) + image.manifest.config.size  # not the base layer
     mounts = [s for s in proxy.seen[n:] if s.method == "POST" and "mount=" in s.query]
     assert len(mounts) == 1 and "from=write%2Fbase" in mounts[0].query
-    assert via.get_manifest("write/app", "1").raw == parts.manifest.raw
+    assert via.get_manifest("write/app", "1").raw == image.manifest.raw
     # Again: the tag holds it, one HEAD and nothing else.
     n = len(proxy.seen)
     assert not write_image(via, "write/app", image, "1").pushed

@@ -26,9 +26,9 @@ from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import WINDOWS_BASES, build_windows_base
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
-from e2e_images.oci.image import Image
+from e2e_images.oci.image import Image, Layer
 from e2e_images.oci.models import Descriptor, ImagePlatform, Index, build_index
-from e2e_images.oci.mutate import ImageParts, NewLayer, append_layers, with_runtime
+from e2e_images.oci.mutate import append_layers, scratch, with_runtime
 from e2e_images.registry.client import RegistryClient
 
 EPOCH = 1_700_000_000
@@ -97,24 +97,22 @@ class Builder:
     store: BlobStore = field(default_factory=BlobStore)
 
     def base(self, release: str, flavor: str = "nanoserver") -> Image:
-        _, built = build_windows_base(self.store, flavor, RELEASES[release])
-        return Image(built.manifest, built.config, self.store)
+        return build_windows_base(self.store, flavor, RELEASES[release])[1]
 
     def scratch(self, platform: ImagePlatform) -> Image:
-        parts = ImageParts.scratch(platform)
-        self.store.add(parts.config.raw)
-        return Image(parts.manifest, parts.config, self.store)
+        image = scratch(platform, source=self.store)
+        self.store.add(image.config.raw)
+        return image
 
-    def _layer(self, tar: bytes, media_type: str = mt.OCI_LAYER_GZIP) -> NewLayer:
+    def _layer(self, tar: bytes, media_type: str = mt.OCI_LAYER_GZIP) -> Layer:
         blob = gzip.compress(tar, mtime=0) if media_type.endswith("gzip") else tar
         self.store.add(blob)
-        return NewLayer(Descriptor.of(media_type, blob), sha256_digest(tar))
+        return Layer(Descriptor.of(media_type, blob), self.store, sha256_digest(tar))
 
     def add(self, image: Image, *, entries: Sequence[WinEntry] = (),
             raw: bytes | None = None, linux: Sequence[LayerEntry] = (),
             runtime: Mapping[str, Any] | None = None,
             media_type: str = mt.OCI_LAYER_GZIP) -> Image:
-        parts = ImageParts(image.manifest, image.config)
         layers = []
         if entries:
             layers.append(self._layer(build_windows_layer(entries, epoch=EPOCH).tar,
@@ -124,12 +122,12 @@ class Builder:
         if linux:
             layers.append(self._layer(write_layer(linux, epoch=EPOCH).tar, media_type))
         if layers:
-            parts = append_layers(parts, layers)
+            image = append_layers(image, layers)
         if runtime:
-            parts = with_runtime(parts, runtime)
-        self.store.add(parts.config.raw)
-        self.store.add(parts.manifest.raw)
-        return Image(parts.manifest, parts.config, self.store)
+            image = with_runtime(image, runtime)
+        self.store.add(image.config.raw)
+        self.store.add(image.manifest.raw)
+        return image
 
     def busybox(self, release: str, *, flavor: str = "nanoserver", link_prefix: str = "",
                 vcruntime: bool = True, path: str = WINDOWS_PATH) -> Image:
