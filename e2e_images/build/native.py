@@ -3,8 +3,9 @@
 Every Windows stage is built here (nothing can execute Windows binaries on Linux), as are
 Linux stages without RUN (mirrors, scratch caches, kitten). A base image is held as its
 manifest and config only; its layers are never read, so a 1 GB Windows base costs nothing.
-COPY and ADD become a Linux diff (`linux_layer`), which a Windows stage turns into a Windows
-layer (`windows_layer`): copy semantics in one place, the Windows format in another.
+COPY and ADD become layer entries (copy semantics, here) that the format package `layers`
+writes in the stage's format (Linux diff or Windows layer): the assembler never branches on
+the format.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,13 @@ from e2e_images.build.dockerfile import (
     Workdir,
     resolve_sources,
 )
-from e2e_images.build.linux_layer import FileKind, LayerEntry, write_layer
-from e2e_images.build.windows_layer import build_windows_layer, windows_entries_from_linux
 from e2e_images.errors import BuildError, DockerfileError
+from e2e_images.layers import layer_for
+from e2e_images.layers.linux import FileKind, LayerEntry
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerFS
-from e2e_images.oci.image import Image, Layer, MemoryBlobs
-from e2e_images.oci.models import Descriptor, ImagePlatform, build_manifest
+from e2e_images.oci.image import Image, Layer
+from e2e_images.oci.models import ImagePlatform, build_manifest
 from e2e_images.oci.mutate import append_layers, scratch, with_platform, with_runtime
 from e2e_images.platforms import image_platform
 
@@ -205,19 +206,13 @@ def _from_image(cmd: Copy, stage: ResolvedStage, inputs: AssemblyInputs) -> Imag
     return inputs.image(ref, image_platform(stage.platform))
 
 
-def _layer(entries: list[LayerEntry], windows: bool, epoch: int, manifest_type: str,
+def _layer(entries: list[LayerEntry], stage: ResolvedStage, epoch: int, manifest_type: str,
            history: Mapping[str, Any]) -> Layer:
-    """One gzip layer, typed to match the manifest (Docker v2s2 bases keep Docker types)."""
+    """One gzip layer in the stage's format, typed to match the manifest (Docker v2s2 bases
+    keep Docker types)."""
     kind = mt.DOCKER_LAYER_GZIP if mt.is_docker(manifest_type) else mt.OCI_LAYER_GZIP
-    linux = write_layer(entries, epoch=epoch)
-    blobs = MemoryBlobs()
-    if not windows:
-        blobs.add(linux.compressed)
-        return Layer(Descriptor.of(kind, linux.compressed), blobs, linux.diff_id, history)
-    win = build_windows_layer(windows_entries_from_linux(linux.tar), epoch=epoch)
-    blobs.add(win.compressed)
-    return Layer(Descriptor(kind, win.info.digest, win.info.size), blobs, win.info.diff_id,
-                 history)
+    layer = layer_for(stage.platform.os, entries, epoch=epoch, media_type=kind)
+    return replace(layer, history=history)
 
 
 def _shell_form(command: tuple[str, ...], shell_form: bool, step: Step, windows: bool
@@ -296,12 +291,12 @@ def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> Image:
             entries = _copy_entries(ins, step, stage, inputs)
             added_dirs |= {posixpath.dirname(e.path) for e in entries}
             added_dirs |= {e.path for e in entries if e.kind is FileKind.DIR}
-            layer = _layer(entries, windows, inputs.epoch, image.manifest.media_type, history)
+            layer = _layer(entries, stage, inputs.epoch, image.manifest.media_type, history)
             image = append_layers(image, [layer], created=inputs.created)
         elif isinstance(ins, Workdir):
             path = posixpath.normpath(posixpath.join(step.workdir or "/", ins.path))
             if path != "/" and path not in added_dirs:
-                layer = _layer([LayerEntry(path, FileKind.DIR, mode=0o755)], windows,
+                layer = _layer([LayerEntry(path, FileKind.DIR, mode=0o755)], stage,
                                inputs.epoch, image.manifest.media_type, history)
                 image = append_layers(image, [layer], created=inputs.created)
                 added_dirs.add(path)

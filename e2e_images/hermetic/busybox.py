@@ -18,7 +18,6 @@ from pathlib import Path
 from filelock import FileLock
 
 from e2e_images.atomic import write_atomic_bytes
-from e2e_images.build.linux_layer import FileKind, LayerEntry
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import (
     BlobStore,
@@ -26,6 +25,7 @@ from e2e_images.hermetic.images import (
     linux_layer,
     make_index,
 )
+from e2e_images.layers.linux import FileKind, LayerEntry
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import ImagePlatform, Index
 
@@ -255,10 +255,10 @@ def busybox_image(store: BlobStore, binaries: BusyboxBinaries, arch: BusyboxArch
         runtime = {"Env": [f"PATH={_PATH}"], "ExposedPorts": {"80/tcp": {}},
                    "Cmd": ["httpd", "-f", "-p", "80", "-h", web.docroot]}
         what = f"{web.name} (busybox httpd serving {web.docroot})"
-    info = linux_layer(store, entries)
+    layer = linux_layer(store, entries)
     platform = ImagePlatform("linux", arch.goarch, variant)
     return assemble_image(
-        store, [info], platform, runtime,
+        store, [layer], platform, runtime,
         comment=f"e2e-images stand-in: {what}, busybox-static "
                 f"{binaries.version(arch.goarch)} ({arch.debarch}) from Debian")
 

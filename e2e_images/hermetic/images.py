@@ -8,14 +8,14 @@ so nothing here reads the clock, the user or the host: times come from `STANDIN_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from e2e_images.build.linux_layer import LayerEntry, write_layer
-from e2e_images.build.windows_layer import LayerInfo
 from e2e_images.hermetic import StandinError
+from e2e_images.layers.linux import LayerEntry, write_layer
 from e2e_images.oci import media_types as mt
-from e2e_images.oci.image import Image, MemoryBlobs
+from e2e_images.oci.image import Image, Layer, MemoryBlobs
 from e2e_images.oci.models import (
     ConfigFile,
     Descriptor,
@@ -72,17 +72,16 @@ class BlobStore(MemoryBlobs):
 
 
 def linux_layer(store: BlobStore, entries: Iterable[LayerEntry], *,
-                epoch: int = STANDIN_EPOCH) -> LayerInfo:
-    """Write a Linux layer (build.linux_layer: sorted, root-owned, epoch-stamped) into
-    `store`."""
+                epoch: int = STANDIN_EPOCH) -> Layer:
+    """Write a Linux layer (layers.linux: sorted, root-owned, epoch-stamped) into `store`."""
     built = write_layer(entries, epoch=epoch)
-    digest = store.add(built.compressed)
-    return LayerInfo(built.diff_id, len(built.tar), digest, len(built.compressed))
+    store.add(built.read())
+    return replace(built, source=store)
 
 
 def assemble_image(
     store: BlobStore,
-    layers: Iterable[LayerInfo],
+    layers: Iterable[Layer],
     platform: ImagePlatform,
     runtime: Mapping[str, Any],
     *,
@@ -99,7 +98,7 @@ def assemble_image(
                               STANDIN_CREATED)
     store.add(config.raw)
     manifest = build_manifest(Descriptor.of(mt.OCI_CONFIG, config.raw),
-                              [x.descriptor() for x in layers], annotations=annotations)
+                              [x.descriptor for x in layers], annotations=annotations)
     store.add(manifest.raw)
     return Image(manifest, config, store)
 

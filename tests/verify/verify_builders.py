@@ -1,6 +1,6 @@
 """Build good and deliberately broken images for the verification tests.
 
-Good Windows layers come from the project's writer (`build.windows_layer`); broken ones are
+Good Windows layers come from the project's writer (`layers.windows`); broken ones are
 written here as raw tars, since the writer refuses them (a `Files/`-prefixed symlink, an entry
 outside `Files/`...). Bases are the hermetic nanoserver/servercore stand-ins.
 """
@@ -15,15 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from e2e_images.build.linux_layer import LayerEntry, write_layer
-from e2e_images.build.windows_layer import (
-    DIR_SECURITY_DESCRIPTOR,
-    FILE_SECURITY_DESCRIPTOR,
-    WinEntry,
-    build_windows_layer,
-)
 from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import WINDOWS_BASES, build_windows_base
+from e2e_images.layers.linux import LayerEntry, write_layer
+from e2e_images.layers.security import DIR_SECURITY_DESCRIPTOR, FILE_SECURITY_DESCRIPTOR
+from e2e_images.layers.windows import build_windows_layer
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
 from e2e_images.oci.image import Image, Layer
@@ -37,6 +34,11 @@ OS_VERSIONS = {b.release: b.os_version for b in WINDOWS_BASES}
 WINDOWS_PATH = "C:\\bin;C:\\Windows\\System32;C:\\Windows;"
 LINUX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 APPLETS = ("ls", "cat", "sh", "wget")
+
+
+def tar_of(layer: Layer) -> bytes:
+    """The uncompressed tar of a layer our writers made (they gzip)."""
+    return gzip.decompress(layer.read())
 
 
 def fake_go_pe(version: str = "1.0", machine: int = 0x8664) -> bytes:
@@ -115,12 +117,12 @@ class Builder:
             media_type: str = mt.OCI_LAYER_GZIP) -> Image:
         layers = []
         if entries:
-            layers.append(self._layer(build_windows_layer(entries, epoch=EPOCH).tar,
+            layers.append(self._layer(tar_of(build_windows_layer(entries, epoch=EPOCH)),
                                       media_type))
         if raw is not None:
             layers.append(self._layer(raw, media_type))
         if linux:
-            layers.append(self._layer(write_layer(linux, epoch=EPOCH).tar, media_type))
+            layers.append(self._layer(tar_of(write_layer(linux, epoch=EPOCH)), media_type))
         if layers:
             image = append_layers(image, layers)
         if runtime:

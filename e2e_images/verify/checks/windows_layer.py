@@ -1,6 +1,6 @@
 """W1-W13: does a layer (and a config) have the form a Windows node imports?
 
-Re-checks, independently of `build.windows_layer`, the rules of docs/windows-layers.md on the
+Re-checks, independently of `layers.windows`, the rules of docs/windows-layers.md on the
 raw tar headers (`oci.fs.iter_layer`), so a layer from any producer (BuildKit, ko, Windows'
 own export, ours) is judged the same way, with the severity that document gives each rule:
 an error where the node refuses the layer or the image breaks, a warning where the node
