@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from e2e_images.errors import LayerError
-from e2e_images.verify.checks.per_file import PerFileCheck
+from e2e_images.verify.checks.per_file import PerFileCheck, read_visible
 from e2e_images.verify.result import Finding
 from e2e_images.verify.view import ImageView
 
@@ -38,12 +38,13 @@ class FileContentCheck(PerFileCheck[FileContent]):
 
     def check(self, view: ImageView, rule: FileContent) -> list[Finding] | None:
         try:
-            text = view.fs.read(rule.path).decode("utf-8", "replace")
+            data = read_visible(view, rule.path)
         except LayerError as exc:
-            if not view.complete and not view.fs.exists(rule.path):
-                return None
             return [Finding("FILE-CONTENT", view.platform, rule.path,
                             f"cannot read: {exc.message}")]
+        if data is None:
+            return None
+        text = data.decode("utf-8", "replace")
         findings: list[Finding] = []
         for pattern in rule.expected:
             if not re.search(pattern, text, re.MULTILINE):

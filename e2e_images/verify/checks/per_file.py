@@ -6,10 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar
 
+from e2e_images.errors import LayerError
 from e2e_images.verify.result import CheckResult, Finding
 from e2e_images.verify.view import ImageView
 
-__all__ = ["PerFileCheck"]
+__all__ = ["PerFileCheck", "read_visible"]
+
+
+def read_visible(view: ImageView, path: str) -> bytes | None:
+    """The file's bytes; None when a partial view cannot see it; LayerError when it is there
+    (or should be) but cannot be read."""
+    try:
+        return view.fs.read(path)
+    except LayerError:
+        if not view.complete and not view.fs.exists(path):
+            return None
+        raise
 
 
 class _Rule(Protocol):
