@@ -46,7 +46,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "session": ("build", "errors", "hermetic", "layers", "oci", "platforms", "registry"),
     "gate": ("audit", "catalog", "errors", "oci", "pipeline", "plan", "platforms", "publish",
              "registry", "session", "verify", "workspace"),
-    "workspace": ("catalog", "plan", "platforms", "errors"),
+    "workspace": ("build.dockerfile", "catalog", "plan", "platforms", "errors"),
     "run_state": ("errors",),
     "": (),  # the package itself: its version only
     # the edges: wire library calls, may import anything
