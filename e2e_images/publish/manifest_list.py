@@ -10,22 +10,19 @@ never points at a missing child.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image
-from e2e_images.oci.models import Descriptor, ImagePlatform, Index, build_index
+from e2e_images.oci.models import Descriptor, Index, build_index
+from e2e_images.platforms import FULL_OS_VERSION
 from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.reference import parse_reference
 
 __all__ = ["ListChild", "ListPublishError", "PublishedList", "assemble_index", "child_entry",
            "entry_of", "publish_list"]
-
-FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
-
 
 class ListPublishError(E2EImagesError):
     pass
@@ -51,11 +48,9 @@ class ListChild:
 
 def entry_of(image: Image) -> Descriptor:
     """The list entry for a child: its platform from its own config."""
-    p = image.config.platform
     manifest = image.manifest
     return Descriptor(manifest.media_type, manifest.digest, manifest.size,
-                      platform=ImagePlatform(p.os, p.architecture, p.variant, p.os_version,
-                                             p.os_features))
+                      platform=image.platform)
 
 
 def child_entry(client: RegistryClient, repository: str, tag: str, ref: str) -> Descriptor:
