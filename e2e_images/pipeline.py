@@ -20,7 +20,7 @@ from e2e_images.build.builder import (
     record_push,
     unchanged_tag,
 )
-from e2e_images.build.digests import json_key
+from e2e_images.build.fingerprint import list_fingerprint
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.models import Index
@@ -159,9 +159,8 @@ def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progres
     it back instead of re-reading every child (a no-op re-run stays a few requests)."""
     ref = parse_reference(image.list_tag)
     client = env.pool.client(ref.registry)
-    key = json_key("list", image.list_tag, media_type,
-                   [(t.target.platform.key, t.build.digest if t.build else None)
-                    for t in children])
+    key = list_fingerprint(media_type, [(t.target.platform.key, t.build.digest if t.build
+                                         else None) for t in children])
     try:
         digest = unchanged_tag(env, image.list_tag, key)
         if digest is not None:
@@ -171,7 +170,7 @@ def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progres
         else:
             published = publish_list(client, image.list_tag, [t.tag for t in image.targets],
                                      media_type=media_type)
-            record_push(env, key, published.index.digest)
+            record_push(env, image.list_tag, key, published.index.digest)
     except E2EImagesError as exc:
         progress("fail", image, str(exc))
         return ImageOutcome(image, error=str(exc))

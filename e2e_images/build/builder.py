@@ -20,7 +20,6 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from e2e_images import __version__
 from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
@@ -30,6 +29,7 @@ from e2e_images.build.dockerfile import (
     parse_dockerfile,
     resolve,
 )
+from e2e_images.build.fingerprint import lookup, record, sources_digest, target_fingerprint
 from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
@@ -45,8 +45,8 @@ from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 
-__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "iso_time", "record_push",
-           "unchanged_tag"]
+__all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
+           "record_push", "unchanged_tag"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -231,34 +231,76 @@ def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> tuple[str,
 
 
 def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
-    """Build `target` and push it to its tag; raises BuildError / DockerfileError."""
+    """Build `target` and push it to its tag; raises BuildError / DockerfileError.
+
+    The inputs are fingerprinted first, from sources: when the registry records that these
+    inputs produced the digest the tag holds, nothing is staged, compiled or built."""
     if env.backend not in BACKENDS:
         raise BuildError(f"unknown builder {env.backend!r} (one of {', '.join(BACKENDS)})")
+    started = time.monotonic()
+    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    legacy = env.backend == "legacy" and target.platform.is_windows
+    inputs = None if legacy else _inputs(target, env, text)
+    if inputs is not None:
+        unchanged = unchanged_tag(env, target.tag, inputs.fingerprint)
+        if unchanged is not None:
+            return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started,
+                               False)
     ctx = _stage_context(target, env)
     try:
-        return _build(target, env, ctx, time.monotonic())
+        if inputs is None:
+            return _build_legacy(target, env, ctx, text, started)
+        return _build(target, env, ctx, text, inputs, started)
     finally:
         shutil.rmtree(ctx.parent, ignore_errors=True)
 
 
-def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> TargetBuild:
-    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
-    if env.backend == "legacy" and target.platform.is_windows:
-        daemon = env.daemons.get(target.platform.release)
-        if daemon is None:
-            raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
-        rendered = ctx / BUILDAH_DOCKERFILE
-        rendered.write_text(text)
-        digest = build_remote(daemon, target, rendered, ctx)
-        return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started,
-                           True)
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    images: _Images
+    resolved: ResolvedDockerfile
+    fingerprint: str
+
+
+def _inputs(target: BuildTarget, env: BuildEnv, text: str) -> _Inputs:
     images = _Images(env.pool)
     resolved = _resolve(target, images, text)
+    read = [(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images]
+    fp = target_fingerprint(
+        dockerfile=text, build_args=target.build_args, labels=target.labels,
+        sources=sources_digest(target.context, target.go, target.platform), images_read=read,
+        epoch=env.epoch, backend=env.backend, registry=target.build_args.get("REGISTRY", ""))
+    return _Inputs(images, resolved, fp)
+
+
+def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
+    """The digest the registry records for the target's current inputs, whatever its tag
+    holds now; None when no build of these inputs was recorded (or legacy mode, which is not
+    reproducible). Reads the bases' manifests and configs and one small record; builds
+    nothing."""
+    if env.backend == "legacy" and target.platform.is_windows:
+        return None
+    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    ref = parse_reference(target.tag)
+    return lookup(env.pool.client(ref.registry), ref.repository,
+                  _inputs(target, env, text).fingerprint)
+
+
+def _build_legacy(target: BuildTarget, env: BuildEnv, ctx: Path, text: str,
+                  started: float) -> TargetBuild:
+    daemon = env.daemons.get(target.platform.release)
+    if daemon is None:
+        raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
+    rendered = ctx / BUILDAH_DOCKERFILE
+    rendered.write_text(text)
+    digest = build_remote(daemon, target, rendered, ctx)
+    return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started, True)
+
+
+def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inputs,
+           started: float) -> TargetBuild:
+    images, resolved, fingerprint = found.images, found.resolved, found.fingerprint
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
-    fingerprint = _fingerprint(target, env, images, text, resolved, context_digest)
-    unchanged = unchanged_tag(env, target.tag, fingerprint)
-    if unchanged is not None:
-        return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
@@ -283,7 +325,7 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
     result.written.add(labelled.config.raw)
     _check_platform(target, labelled)
     digest, pushed_bytes, pushed = _push(target, env, result)
-    record_push(env, fingerprint, digest)
+    record_push(env, target.tag, fingerprint, digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
@@ -291,32 +333,21 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
                        pushed)
 
 
-def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
-                 resolved: ResolvedDockerfile, context_digest: str) -> str:
-    """Every input of the target's build: Dockerfile, args, labels, context, the digests of
-    the images it reads, the clock, the backend and this tool's version."""
-    read = sorted({(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images})
-    return json_key(text, target.tag, dict(target.build_args), dict(target.labels),
-                    context_digest, read, env.epoch, env.backend, __version__)
-
-
 def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
-    """The digest `tag` holds, if a run with these very inputs pushed it there; else None."""
-    record = env.cache / "pushed" / fingerprint
-    if not record.is_file():
-        return None
-    digest = record.read_text().strip()
+    """The digest `tag` holds, if the registry records that these very inputs produced it."""
     ref = parse_reference(tag)
-    current = env.pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
-    return digest if current is not None and current.digest == digest else None
+    client = env.pool.client(ref.registry)
+    recorded = lookup(client, ref.repository, fingerprint)
+    if recorded is None:
+        return None
+    current = client.head_manifest(ref.repository, ref.ref)
+    return recorded if current is not None and current.digest == recorded else None
 
 
-def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    record = env.cache / "pushed" / fingerprint
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, record)
+def record_push(env: BuildEnv, tag: str, fingerprint: str, digest: str) -> None:
+    """Record in `tag`'s repository that `fingerprint`'s inputs produced `digest`."""
+    ref = parse_reference(tag)
+    record(env.pool.client(ref.registry), ref.repository, fingerprint, digest)
 
 
 def _check_platform(target: BuildTarget, parts: ImageParts) -> None:
