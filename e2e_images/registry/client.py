@@ -61,6 +61,9 @@ def base_url(registry: str, insecure: bool = False) -> str:
     return f"{scheme}://{host}"
 
 
+_LINK_RACE_RETRIES = 3  # see put_manifest
+
+
 @dataclass(frozen=True, slots=True)
 class RepositoryBlobs:
     """A `BlobSource` bound to one repository of one registry."""
@@ -138,10 +141,20 @@ class RegistryClient:
         digest = sha256_digest(raw)
         if is_digest(ref) and ref != digest:
             raise RegistryError(f"refusing to put a manifest with digest {digest} as {ref}")
-        resp = self.transport.request(
-            "PUT", f"/v2/{repository}/manifests/{ref}",
-            scope=repository_scope(repository, "pull,push"),
-            headers={"Content-Type": media_type}, body=raw, ok=(200, 201))
+        for attempt in range(1, _LINK_RACE_RETRIES + 2):
+            try:
+                resp = self.transport.request(
+                    "PUT", f"/v2/{repository}/manifests/{ref}",
+                    scope=repository_scope(repository, "pull,push"),
+                    headers={"Content-Type": media_type}, body=raw, ok=(200, 201))
+                break
+            except RegistryError as exc:
+                # distribution's filesystem driver writes link files in place: while another
+                # client links the same blob or tag, a reader can see a half-written link and
+                # answer DIGEST_INVALID for bytes we just hashed ourselves. Same bytes again.
+                if exc.code != "DIGEST_INVALID" or attempt > _LINK_RACE_RETRIES:
+                    raise
+                self.transport.sleep(self.transport.backoff * attempt)
         resp.close()
         answered = resp.headers.get("Docker-Content-Digest", digest)
         if answered != digest:
