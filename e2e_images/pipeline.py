@@ -18,7 +18,7 @@ from e2e_images.build.builder import (
     TargetBuild,
     build_target,
     record_push,
-    unchanged_tag,
+    unchanged_manifest,
 )
 from e2e_images.build.fingerprint import list_fingerprint
 from e2e_images.errors import E2EImagesError
@@ -162,11 +162,9 @@ def _publish(image: ImagePlan, env: BuildEnv, media_type: str, progress: Progres
     key = list_fingerprint(media_type, [(t.target.platform.key, t.build.digest if t.build
                                          else None) for t in children])
     try:
-        digest = unchanged_tag(env, image.list_tag, key)
-        if digest is not None:
-            index = client.get_manifest(ref.repository, digest)
-            assert isinstance(index, Index)
-            published = PublishedList(str(ref), index, pushed=False)
+        current = unchanged_manifest(env, image.list_tag, key)
+        if isinstance(current, Index):
+            published = PublishedList(str(ref), current, pushed=False)
         else:
             published = publish_list(client, image.list_tag, [t.tag for t in image.targets],
                                      media_type=media_type)

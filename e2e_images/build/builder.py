@@ -34,11 +34,11 @@ from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import render_dockerfile
-from e2e_images.errors import BuildError, DockerfileError
+from e2e_images.errors import BuildError, DockerfileError, RegistryError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
 from e2e_images.oci.layout import Layout
-from e2e_images.oci.models import ConfigFile, ImagePlatform, build_manifest
+from e2e_images.oci.models import ConfigFile, ImagePlatform, Index, Manifest, build_manifest
 from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
@@ -46,7 +46,7 @@ from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
-           "record_push", "unchanged_tag"]
+           "record_push", "unchanged_manifest", "unchanged_tag"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -70,6 +70,9 @@ class BuildEnv:
     backend: str = "auto"
     insecure_hosts: tuple[str, ...] = ()  # plain-HTTP registries buildah may pull from
     daemons: Mapping[str, RemoteDaemon] = field(default_factory=dict)  # legacy: per release
+    # Upstream images read during this run, by (ref, platform): a run never pushes to them,
+    # so 40 images on one base resolve its tag once, not 40 times.
+    upstream: dict[tuple[str, ImagePlatform], Image] = field(default_factory=dict, repr=False)
     _buildah: Buildah | None = field(default=None, repr=False)
 
     def buildah(self) -> Buildah:
@@ -101,16 +104,26 @@ def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
 
 
 class _Images:
-    """The images one build reads, fetched once each (resolve and fingerprint share them)."""
+    """The images one build reads, fetched once each (resolve and fingerprint share them);
+    images outside the target registry (upstream bases) once per run."""
 
-    def __init__(self, pool: ClientPool) -> None:
+    def __init__(self, pool: ClientPool, registry: str = "",
+                 upstream: dict[tuple[str, ImagePlatform], Image] | None = None) -> None:
         self.pool = pool
         self._seen: dict[tuple[str, ImagePlatform], Image] = {}
+        self._ours = registry.rstrip("/") + "/" if registry else None
+        self._upstream = upstream if upstream is not None else {}
 
     def get(self, ref: str, platform: ImagePlatform | Platform) -> Image:
         key = (ref, image_platform(platform))
         if key not in self._seen:
-            self._seen[key] = self.pool.image(ref, key[1])
+            shared = self._ours is not None and not ref.startswith(self._ours)
+            if shared and key in self._upstream:
+                self._seen[key] = self._upstream[key]
+            else:
+                self._seen[key] = self.pool.image(ref, key[1])
+                if shared:
+                    self._upstream[key] = self._seen[key]
         return self._seen[key]
 
 
@@ -263,7 +276,7 @@ class _Inputs:
 
 
 def _inputs(target: BuildTarget, env: BuildEnv, text: str) -> _Inputs:
-    images = _Images(env.pool)
+    images = _Images(env.pool, target.build_args.get("REGISTRY", ""), env.upstream)
     resolved = _resolve(target, images, text)
     read = [(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images]
     fp = target_fingerprint(
@@ -342,6 +355,23 @@ def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
         return None
     current = client.head_manifest(ref.repository, ref.ref)
     return recorded if current is not None and current.digest == recorded else None
+
+
+def unchanged_manifest(env: BuildEnv, tag: str, fingerprint: str) -> Manifest | Index | None:
+    """What `tag` holds, read whole, if the registry records that these very inputs produced
+    it (a list: two small GETs, the record and the list itself)."""
+    ref = parse_reference(tag)
+    client = env.pool.client(ref.registry)
+    recorded = lookup(client, ref.repository, fingerprint)
+    if recorded is None:
+        return None
+    try:
+        current = client.get_manifest(ref.repository, ref.ref)
+    except RegistryError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return current if current.digest == recorded else None
 
 
 def record_push(env: BuildEnv, tag: str, fingerprint: str, digest: str) -> None:
