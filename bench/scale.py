@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Scale benchmark: no-op rebuilds (same machine, cold cache) and a generated 320-target
+catalog (cold build, no-op, warm image suite), every client counted by bench/counting_proxy.
+
+Scenarios, on a fresh embedded registry seeded with the hermetic stand-ins, the clients
+always talking to it through the counting proxy:
+
+  project catalog (in process, `pipeline.build_plan`, the artifact mirror for `ADD <url>`):
+    (p-full)  a full build, the setup of the two that follow;
+    (p-noop)  a no-op rebuild on the same machine: the same cache dir, a new BuildEnv;
+    (p-cold)  a no-op on a cold cache: a new, empty cache dir and an empty Go compiler
+              cache; afterwards both must still be empty of compiled output.
+  generated catalog (bench/gen_catalog.py; through the CLI, so start-up is in the figure;
+  each run with its own HOME):
+    (g-cold)  `e2e-images build` into an empty namespace;
+    (g-noop)  the same command again, same cache;
+    (g-cnoop) the same command with a new cache dir and HOME;
+    (g-suite-N) the warm image suite, `pytest tests/images -n N` against the built
+              namespace (`--registry`, `--mirrors`), for each N of --workers.
+
+Targets (issue 14): p-noop < 2 s, p-cold < 5 s, both 0 bytes pushed; on 320 targets g-noop
+< 4 s and the warm suite < 30 s at the recommended worker count. Exit 0 when all pass, 1
+when one fails, 2 when the benchmark could not run.
+
+    .venv/bin/python bench/scale.py [--images 40] [--workers 1,2,4] [--json FILE] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+from build import Registry, _cpus, fresh_cache, go_cache, log, ours
+from gen_catalog import TARGETS_PER_IMAGE, generate
+
+from e2e_images.errors import E2EImagesError
+from e2e_images.hermetic.standins import build_standins
+from e2e_images.plan import Filters
+from e2e_images.session import artifact_mirror
+from e2e_images.workspace import load_plan, source_date_epoch
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = Path(sys.executable).parent / "e2e-images"
+QUICK = Filters(what=("busybox", "windows-servercore-cache", "windows-nanoserver"),
+                platforms=("linux/amd64", "windows/amd64"), windows_versions=("ltsc2022",))
+
+
+@dataclass(slots=True)
+class Figure:
+    scenario: str
+    seconds: float
+    pushed: int
+    pulled: int
+    requests: int
+    targets: int
+    ok: bool
+    note: str = ""
+
+    @property
+    def per_target(self) -> float:
+        return self.requests / self.targets if self.targets else 0.0
+
+
+def _cli(reg: Registry, argv: list[str], home: Path, cache: Path, cwd: Path
+         ) -> tuple[subprocess.CompletedProcess[str], float, object]:
+    home.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"HOME": str(home), "E2E_IMAGES_CACHE": str(cache)}
+    before, started = reg.proxy.traffic(), time.monotonic()
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    return result, time.monotonic() - started, reg.proxy.traffic() - before
+
+
+def project(work: Path, standins: object, filters: Filters) -> list[Figure]:
+    figures = []
+    with ExitStack() as stack:
+        mirror = stack.enter_context(artifact_mirror(work / "artifacts"))
+        reg = Registry(stack, work / "registry-p", standins)  # type: ignore[arg-type]
+        plan = load_plan(REPO / "images", reg.target, filters)
+        epoch = source_date_epoch(REPO / "images")
+        go_cache(work / "xdg-p")
+        cache = fresh_cache(work / "cache-p", None)
+        for label, where in (("p-full", cache), ("p-noop", cache),
+                             ("p-cold", fresh_cache(work / "cache-cold", None))):
+            if label == "p-cold":
+                go_cache(work / "xdg-cold")
+            log(f"({label}) {len(plan.targets())} targets")
+            fig, _ = ours(label, plan, reg, where, epoch, mirror, 2)
+            ok = not fig.failed
+            note = fig.note
+            if label == "p-cold":
+                compiled = [p for p in (where / "go", work / "xdg-cold" / "go-build")
+                            if p.exists() and any(p.iterdir())]
+                ok = ok and not compiled
+                note += "; compiled nothing" if not compiled else f"; compiled into {compiled}"
+            figures.append(Figure(label, fig.seconds, fig.pushed, fig.pulled, fig.requests,
+                                  fig.targets, ok, note))
+    return figures
+
+
+def generated(work: Path, standins: object, images: int, workers: list[int]) -> list[Figure]:
+    catalog = work / "catalog"
+    generate(catalog, images)
+    figures = []
+    with ExitStack() as stack:
+        reg = Registry(stack, work / "registry-g", standins)  # type: ignore[arg-type]
+        mirrors = work / "mirrors.yaml"
+        mirrors.write_text(yaml.safe_dump({h: f"{reg.proxy.host}/{h}"
+                                           for h in ("docker.io", "mcr.microsoft.com")}))
+        target, targets = f"{reg.proxy.host}/scale", images * TARGETS_PER_IMAGE
+        build = [str(CLI), "build", "--images-dir", str(catalog), "--registry", target,
+                 "--mirrors", str(mirrors)]
+        for label, cache in (("g-cold", "c1"), ("g-noop", "c1"), ("g-cnoop", "c2")):
+            log(f"({label}) {targets} targets through the CLI")
+            result, seconds, t = _cli(reg, [*build, "--json", str(work / f"{label}.json")],
+                                      work / f"home-{cache}", work / cache, work)
+            ok = result.returncode == 0
+            report = json.loads((work / f"{label}.json").read_text()) if ok else {}
+            built = sum(1 for x in report.get("targets", ()) if x["pushed"])
+            figures.append(Figure(label, seconds, t.pushed, t.pulled, t.requests,  # type: ignore[attr-defined]
+                                  targets, ok, f"{built} built" if ok else
+                                  result.stderr[-500:]))
+        for n in workers:
+            log(f"(g-suite-{n}) the image suite, -n {n}")
+            argv = [sys.executable, "-m", "pytest", str(REPO / "tests" / "images"), "-q",
+                    "-p", "no:cacheprovider", "--images-dir", str(catalog), "--registry",
+                    target, "--mirrors", str(mirrors), "--cache-dir", str(work / "c1")]
+            if n > 1:
+                argv += ["-n", str(n)]
+            result, seconds, t = _cli(reg, argv, work / "home-suite", work / "c1", REPO)
+            tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+            passed = re.search(r"(\d+) passed", tail)
+            tests = int(passed.group(1)) if passed else 0
+            ok = result.returncode == 0 and tests > 0
+            figures.append(Figure(f"g-suite-{n}", seconds, t.pushed, t.pulled,  # type: ignore[attr-defined]
+                                  t.requests, targets, ok,  # type: ignore[attr-defined]
+                                  f"{tests} tests passed, {seconds / max(tests, 1) * 1000:.0f} "
+                                  f"ms/test" if ok else (result.stdout + result.stderr)[-800:]))
+    return figures
+
+
+def verdicts(by: dict[str, Figure], full: bool) -> list[tuple[str, bool, str]]:
+    out = []
+
+    def check(name: str, limit: float, zero_push: bool = True) -> None:
+        f = by.get(name)
+        if f is None:
+            return
+        good = f.ok and f.seconds < limit and (f.pushed == 0 or not zero_push)
+        out.append((name, good, f"{f.seconds:.2f} s (need < {limit:g} s), {f.pushed} bytes "
+                    f"pushed, {f.per_target:.1f} requests per target"))
+
+    check("p-noop", 2.0)
+    check("p-cold", 5.0)
+    if full:
+        check("g-noop", 4.0)
+        suites = [f for n, f in by.items() if n.startswith("g-suite-") and f.ok]
+        if suites:
+            best = min(suites, key=lambda f: f.seconds)
+            out.append((best.scenario, best.seconds < 30.0,
+                        f"{best.seconds:.1f} s (need < 30 s): {best.note}"))
+    return out
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("scenario", "wall s", "pushed", "pulled", "requests", "req/target", "note")]
+    rows += [(f.scenario, f"{f.seconds:.2f}", f"{f.pushed:,}", f"{f.pulled:,}",
+              str(f.requests), f"{f.per_target:.1f}", f.note[:70]) for f in figures]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
+                     for r in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--images", type=int, default=40, help="generated images (8 targets each)")
+    parser.add_argument("--workers", default="1,2,4", help="image-suite worker counts")
+    parser.add_argument("--quick", action="store_true",
+                        help="project subset, 2 generated images, one suite run")
+    parser.add_argument("--skip", default="", help="comma list: project, generated")
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    skip = {s for s in args.skip.split(",") if s}
+    images = 2 if args.quick else args.images
+    workers = [1] if args.quick else [int(n) for n in args.workers.split(",")]
+    with ExitStack() as stack:
+        work = args.workdir or Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="e2e-scale-")))
+        work.mkdir(parents=True, exist_ok=True)
+        standins = build_standins()
+        figures: list[Figure] = []
+        if "project" not in skip:
+            figures += project(work / "project", standins, QUICK if args.quick else Filters())
+        if "generated" not in skip:
+            figures += generated(work / "generated", standins, images, workers)
+    print(table(figures))
+    load = os.getloadavg()[0]
+    if load > _cpus():
+        print(f"note: the 1-minute load average is {load:.1f} on {_cpus()} CPUs: other work "
+              "shared the machine, so wall times are noisy")
+    results = verdicts({f.scenario: f for f in figures}, full=images * TARGETS_PER_IMAGE >= 320)
+    for name, ok, why in results:
+        print(f"{'PASS' if ok else 'FAIL'} ({name}) {why}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "cpus": _cpus(), "images": images, "figures": [asdict(f) for f in figures],
+            "verdicts": [{"target": n, "pass": ok, "detail": why} for n, ok, why in results],
+        }, indent=2) + "\n")
+    return 0 if all(f.ok for f in figures) and all(ok for _, ok, _ in results) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except (E2EImagesError, OSError, RuntimeError) as exc:
+        print(f"bench/scale.py: {exc}", file=sys.stderr)
+        sys.exit(2)
