@@ -45,7 +45,7 @@ def test_quick_scale_run_reports_measured_figures(tmp_path):
     assert result.returncode in (0, 1), result.stderr[-3000:]
     figures = {f["scenario"]: f for f in json.loads(out.read_text())["figures"]}
     assert set(figures) == {"g-cold", "g-noop", "g-cnoop", "g-suite-1"}
-    assert all(f["ok"] for f in figures.values()), figures
+    assert not any(f["failed"] for f in figures.values()), figures
     assert figures["g-cold"]["pushed"] > 0 and figures["g-cold"]["note"] == "16 built"
     for name in ("g-noop", "g-cnoop"):  # nothing pushed, a few requests per target
         assert figures[name]["pushed"] == 0 and figures[name]["note"] == "0 built"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,3 +137,33 @@ def test_moved_tag_is_rebuilt_and_its_record_kept(built, tmp_path):
     result = build_target(agnhost, env)
     assert result.backend != "unchanged" and result.pushed
     assert result.digest == current_digest(agnhost, env) != busybox.build.digest
+
+
+def test_whole_catalog_cold_cache_rebuild_pushes_nothing_and_compiles_nothing(tmp_path):
+    """Acceptance: a full build, then the same build with a new cache dir and an empty HOME
+    against the same registry storage: every target and list unchanged, 0 bytes pushed, no
+    compiled output anywhere (the builder's Go cache and Go's own build cache stay absent)."""
+    cli = Path(sys.executable).parent / "e2e-images"
+    storage = tmp_path / "registry"
+    reports = {}
+    for run in ("full", "cold"):
+        home, cache = tmp_path / run / "home", tmp_path / run / "cache"
+        home.mkdir(parents=True)
+        env = os.environ | {"HOME": str(home), "E2E_IMAGES_CACHE": str(cache)}
+        env.pop("XDG_CACHE_HOME", None)
+        env.pop("GOCACHE", None)
+        out = tmp_path / run / "report.json"
+        result = subprocess.run([str(cli), "build", "--images-dir", str(IMAGES), "--storage",
+                                 str(storage), "--json", str(out)], env=env, cwd=tmp_path,
+                                capture_output=True, text=True, timeout=1800)
+        assert result.returncode == 0, result.stderr[-3000:]
+        reports[run] = json.loads(out.read_text())
+    full, cold = reports["full"], reports["cold"]
+    assert len(cold["targets"]) == len(full["targets"]) > 60
+    assert {t["backend"] for t in cold["targets"]} == {"unchanged"}
+    assert sum(t["bytes_pushed"] for t in cold["targets"]) == 0
+    assert not any(x["pushed"] for x in cold["lists"] if x["digest"])
+    assert [t["digest"] for t in cold["targets"]] == [t["digest"] for t in full["targets"]]
+    assert [x["digest"] for x in cold["lists"]] == [x["digest"] for x in full["lists"]]
+    assert not (tmp_path / "cold" / "cache" / "go").exists()
+    assert not (tmp_path / "cold" / "home" / ".cache" / "go-build").exists()
