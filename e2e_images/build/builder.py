@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
-from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
     BaseImageConfig,
@@ -31,19 +31,21 @@ from e2e_images.build.dockerfile import (
 )
 from e2e_images.build.fingerprint import lookup, record, sources_digest, target_fingerprint
 from e2e_images.build.gobuild import compile_payloads
-from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
-from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError, RegistryError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
-from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import ConfigFile, ImagePlatform, Index, Manifest, build_manifest
 from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
+
+if TYPE_CHECKING:  # the backends are imported when a target is built, not for a no-op run
+    from e2e_images.build.buildah import Buildah
+    from e2e_images.build.native import FetchUrl, StageResult
+    from e2e_images.build.remote_docker import RemoteDaemon
 
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
            "record_push", "unchanged_manifest", "unchanged_tag"]
@@ -76,6 +78,8 @@ class BuildEnv:
     _buildah: Buildah | None = field(default=None, repr=False)
 
     def buildah(self) -> Buildah:
+        from e2e_images.build.buildah import Buildah
+
         if self._buildah is None:
             self._buildah = Buildah(self.cache / "buildah", mirrors=self.pool.mirrors,
                                     insecure_hosts=self.insecure_hosts)
@@ -173,6 +177,10 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
                    ) -> StageResult:
     """A RUN stage through buildah into an OCI layout, cached by content: equal stages of
     other targets reuse it, and a lock keeps two of them from building it at once."""
+    from e2e_images.build.buildah import BuildahRequest
+    from e2e_images.build.native import StageResult
+    from e2e_images.oci.layout import Layout
+
     stage = resolved.stages[stage_index]
     key = _stage_key(resolved, stage_index, context_digest, env, images)
     layout_dir = env.cache / "stages" / key
@@ -306,12 +314,16 @@ def _build_legacy(target: BuildTarget, env: BuildEnv, ctx: Path, text: str,
         raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
     rendered = ctx / BUILDAH_DOCKERFILE
     rendered.write_text(text)
+    from e2e_images.build.remote_docker import build_remote
+
     digest = build_remote(daemon, target, rendered, ctx)
     return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started, True)
 
 
 def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inputs,
            started: float) -> TargetBuild:
+    from e2e_images.build.native import AssemblyInputs, StageResult, assemble_stage
+
     images, resolved, fingerprint = found.images, found.resolved, found.fingerprint
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
     if env.backend == "buildah" and target.platform.is_windows:
