@@ -42,6 +42,7 @@ EMPTY_JSON = "application/vnd.oci.empty.v1+json"
 _EMPTY = b"{}"
 _EMPTY_DESCRIPTOR = Descriptor.of(EMPTY_JSON, _EMPTY)
 PLACEHOLDER = "REGISTRY"
+_HAS_EMPTY: set[tuple[str, str]] = set()  # repositories seen to hold `{}` in this process
 
 
 def inputs_tag(fingerprint: str) -> str:
@@ -150,7 +151,18 @@ def lookup(client: RegistryClient, repository: str, fingerprint: str) -> str | N
 
 def record(client: RegistryClient, repository: str, fingerprint: str, digest: str) -> None:
     """Write (or overwrite) the record: the empty blob once per repository, then the tag."""
-    if not client.blob_exists(repository, _EMPTY_DESCRIPTOR.digest):
+    key = (client.registry, repository)
+    if key not in _HAS_EMPTY and not client.blob_exists(repository, _EMPTY_DESCRIPTOR.digest):
         client.push_blob(repository, _EMPTY, digest=_EMPTY_DESCRIPTOR.digest)
+    _HAS_EMPTY.add(key)
     manifest = record_manifest(fingerprint, digest)
-    client.put_manifest(repository, inputs_tag(fingerprint), manifest.raw, manifest.media_type)
+    try:
+        client.put_manifest(repository, inputs_tag(fingerprint), manifest.raw,
+                            manifest.media_type)
+    except RegistryError as exc:
+        if exc.code not in ("MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"):
+            raise
+        _HAS_EMPTY.discard(key)  # another registry on the same address, or collected
+        client.push_blob(repository, _EMPTY, digest=_EMPTY_DESCRIPTOR.digest)
+        client.put_manifest(repository, inputs_tag(fingerprint), manifest.raw,
+                            manifest.media_type)

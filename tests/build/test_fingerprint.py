@@ -167,3 +167,20 @@ def test_whole_catalog_cold_cache_rebuild_pushes_nothing_and_compiles_nothing(tm
     assert [x["digest"] for x in cold["lists"]] == [x["digest"] for x in full["lists"]]
     assert not (tmp_path / "cold" / "cache" / "go").exists()
     assert not (tmp_path / "cold" / "home" / ".cache" / "go-build").exists()
+
+
+def test_record_survives_a_registry_that_lost_the_empty_blob(tmp_path):
+    """The `{}` blob is remembered per repository; a new registry on the same address (or a
+    garbage collection) that lacks it costs one re-push, not a failed record."""
+    from e2e_images.registry.client import RegistryClient
+    from e2e_images.registry.embedded import EmbeddedRegistry
+
+    digest = "sha256:" + "d" * 64
+    with EmbeddedRegistry(tmp_path / "one") as first:
+        port = first.port
+        fp.record(RegistryClient(first.host), "ns/img", "a" * 64, digest)
+    with EmbeddedRegistry(tmp_path / "two", port=port) as second:
+        client = RegistryClient(second.host)
+        fp.record(client, "ns/img", "b" * 64, digest)
+        assert fp.lookup(client, "ns/img", "b" * 64) == digest
+        assert fp.lookup(client, "ns/img", "a" * 64) is None
