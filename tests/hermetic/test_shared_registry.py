@@ -84,3 +84,44 @@ def test_a_build_in_another_process_uses_only_the_served_files(served, tmp_path)
     assert [t["backend"] for t in reports[1]["targets"]] == ["unchanged"] * 3
     assert [t["digest"] for t in reports[1]["targets"]] == \
         [t["digest"] for t in reports[0]["targets"]]
+
+
+def _build_options() -> set[str]:
+    import argparse
+
+    from e2e_images.commands import build
+
+    parser = argparse.ArgumentParser()
+    build.add_arguments(parser)
+    return set(parser._option_string_actions)
+
+
+def test_whole_catalog_then_cold_cache_with_only_the_served_registry_shared(served, tmp_path):
+    """Acceptance: a full build with --registry, --mirrors and --artifacts from `registry serve
+    --standins`, then the same build with a new cache dir and an empty HOME: nothing pushed,
+    nothing compiled, every digest equal."""
+    if "--artifacts" not in _build_options():
+        pytest.skip("this CLI has no `build --artifacts` yet (the upstream-builds branch adds "
+                    "it); the Windows downloads need it")
+    host, storage = served
+    reports = {}
+    for run in ("full", "cold"):
+        home, cache = tmp_path / run / "home", tmp_path / run / "cache"
+        home.mkdir(parents=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "GOCACHE")}
+        env |= {"HOME": str(home), "E2E_IMAGES_CACHE": str(cache)}
+        out = tmp_path / run / "r.json"
+        result = subprocess.run(
+            [str(CLI), "build", "--images-dir", str(IMAGES), "--registry", f"{host}/whole",
+             "--mirrors", str(storage / "mirrors.yaml"), "--artifacts",
+             str(storage / "artifacts.yaml"), "--json", str(out)],
+            env=env, capture_output=True, text=True, timeout=1800)
+        assert result.returncode == 0, result.stderr[-3000:]
+        reports[run] = json.loads(out.read_text())
+    full, cold = reports["full"], reports["cold"]
+    assert {t["backend"] for t in cold["targets"]} == {"unchanged"}
+    assert sum(t["bytes_pushed"] for t in cold["targets"]) == 0
+    assert [t["digest"] for t in cold["targets"]] == [t["digest"] for t in full["targets"]]
+    assert [x["digest"] for x in cold["lists"]] == [x["digest"] for x in full["lists"]]
+    assert not (tmp_path / "cold" / "cache" / "go").exists()
+    assert not (tmp_path / "cold" / "home" / ".cache" / "go-build").exists()
