@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from e2e_images.audit import verify_reference
+from e2e_images.audit import VerifyOptions, verify
 from e2e_images.errors import E2EImagesError, PromotionRefused
 from e2e_images.pipeline import RunReport, build_plan
 from e2e_images.plan import Filters, ImagePlan
@@ -27,15 +27,13 @@ from e2e_images.publish.results import GateResults, ImageResult, write_results
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 from e2e_images.session import default_cache, open_session
-from e2e_images.verify.expectations import Expectations, load_expectations
-from e2e_images.verify.result import Finding, Report
+from e2e_images.verify.result import Finding
 from e2e_images.workspace import load_plan, source_date_epoch
 
 __all__ = ["EXIT_BUILD", "EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "GateOptions", "GateOutcome",
            "run_gate", "verify_image_plan"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_BUILD = 0, 1, 2, 3
-EXPECTATIONS = "expectations.yaml"
 
 Progress = Callable[[str], None]
 
@@ -49,6 +47,7 @@ class GateOptions:
     jobs: int = 2
     builder: str = "auto"
     mirrors_file: str | None = None  # mirror map or KUBE_TEST_REPO_LIST-style overrides
+    artifacts_file: str | None = None  # --artifacts: where ADD <url> downloads come from
     cache: Path | None = None
     storage: Path | None = None
     fast: bool = False
@@ -57,6 +56,8 @@ class GateOptions:
     images_yaml: Path | None = None
     mirror_config: Path | None = None  # staging-only mirrors (default: the catalog's)
     list_media_type: str | None = None
+    fail_on_warnings: bool = False  # warnings fail the gate (and so block promotion)
+    containerd_families: frozenset[str] | None = None  # gating families; None: the default
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,19 +73,14 @@ def _quiet(message: str) -> None:
     pass
 
 
-def _expectations(image: ImagePlan) -> Expectations | None:
-    path = image.spec.path / EXPECTATIONS
-    return load_expectations(path) if path.is_file() else None
-
-
-def verify_image_plan(pool: ClientPool, image: ImagePlan, *, fast: bool = False
+def verify_image_plan(pool: ClientPool, image: ImagePlan, *,
+                      options: VerifyOptions | None = None, fail_on_warnings: bool = False
                       ) -> ImageResult:
     """The list checks and every child's checks (or each per-platform tag when the image
-    publishes no list), folded into one result."""
+    publishes no list), folded into one result; warnings fail only with `fail_on_warnings`."""
     name, version = image.spec.name, image.spec.version
     targets: list[tuple[str, str]] = []
     try:
-        expectations = _expectations(image)
         for t in image.targets:
             ref = parse_reference(t.tag)
             held = pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
@@ -103,20 +99,14 @@ def verify_image_plan(pool: ClientPool, image: ImagePlan, *, fast: bool = False
                                    error=f"no manifest list at {image.list_tag}",
                                    targets=tuple(targets))
             digest = held.digest
-            report = verify_reference(pool, f"{image.list_tag}", spec=image.spec,
-                                      expected=[t.platform for t in image.targets],
-                                      expectations=expectations, fast=fast)
-        else:
-            reports = [verify_reference(pool, t.tag, spec=image.spec,
-                                        expectations=expectations, fast=fast)
-                       for t in image.targets]
-            report = Report(image.list_tag, tuple(r for rep in reports for r in rep.results))
+        report = verify(pool, image, options=options)
     except E2EImagesError as exc:
         return ImageResult(image.spec.dir, name, version, image.list_tag, None, False,
                            error=f"verification could not run: {exc}", targets=tuple(targets))
     findings: tuple[Finding, ...] = report.findings
-    return ImageResult(image.spec.dir, name, version, image.list_tag, digest, report.passed,
-                       findings=findings, targets=tuple(targets))
+    return ImageResult(image.spec.dir, name, version, image.list_tag, digest,
+                       report.ok(fail_on_warnings=fail_on_warnings), findings=findings,
+                       targets=tuple(targets), info=report.info)
 
 
 def _build_failures(report: RunReport) -> dict[str, str]:
@@ -143,8 +133,9 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
     build_report: RunReport | None = None
     with open_session(
             registry=opts.registry, cache=cache, epoch=source_date_epoch(opts.images_dir),
-            backend=opts.builder, mirrors_file=opts.mirrors_file, storage=opts.storage) as session:
-        plan = load_plan(opts.images_dir, session.registry, opts.filters)
+            backend=opts.builder, mirrors_file=opts.mirrors_file, storage=opts.storage,
+            artifacts_file=opts.artifacts_file) as session:
+        plan = load_plan(opts.images_dir, session.registry, opts.filters, backend=opts.builder)
         if not plan.images:
             raise E2EImagesError("nothing to gate: the filters select no image")
         failed: dict[str, str] = {}
@@ -155,6 +146,8 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
             build_report = build_plan(plan, session.env, jobs=opts.jobs, **kwargs)
             failed = _build_failures(build_report)
         pool = session.env.pool
+        options = VerifyOptions(fast=opts.fast, **(
+            {"gating": opts.containerd_families} if opts.containerd_families else {}))
         images: list[ImageResult] = []
         for image in plan.images:
             if image.spec.dir in failed:
@@ -163,10 +156,12 @@ def run_gate(opts: GateOptions, progress: Progress = _quiet) -> GateOutcome:
                                           error=f"build failed: {failed[image.spec.dir]}"))
                 progress(f"FAIL  {image.list_tag}: build failed")
                 continue
-            result = verify_image_plan(pool, image, fast=opts.fast)
+            result = verify_image_plan(pool, image, options=options,
+                                       fail_on_warnings=opts.fail_on_warnings)
             images.append(result)
             state = "ok  " if result.passed else "FAIL"
-            detail = result.error or f"{len(result.findings)} findings"
+            detail = result.error or (f"{len(result.errors)} errors, "
+                                      f"{len(result.warnings)} warnings")
             progress(f"{state}  {image.list_tag}: {detail}")
             for f in result.findings:
                 progress(f"      {f.line()}")

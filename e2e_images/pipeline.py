@@ -94,6 +94,10 @@ def build_plan(plan: Plan, env: BuildEnv, *, jobs: int = 2, progress: Progress =
         except E2EImagesError as exc:
             progress("fail", target, str(exc))
             return TargetOutcome(target, error=str(exc))
+        except Exception as exc:  # OSError and the like: this target fails, not the run
+            why = f"{type(exc).__name__}: {exc}"
+            progress("fail", target, why)
+            return TargetOutcome(target, error=why)
         progress("done", target, result.digest)
         return TargetOutcome(target, build=result)
 

@@ -39,8 +39,11 @@ class GitInfo:
     commit: str = "unknown"
     url: str = "https://github.com/kubernetes/kubernetes"
     images_path: str = "test/images"
+    web: bool = True  # False: `url` is the checkout as file://, which has no /tree/<commit>
 
     def tree_url(self, directory: str) -> str:
+        if not self.web:
+            return f"{self.url}/{self.images_path}/{directory}"
         return f"{self.url}/tree/{self.commit}/{self.images_path}/{directory}"
 
 
@@ -113,6 +116,7 @@ class ImagePlan:
             "version": self.spec.version,
             "list_tag": self.list_tag,
             "has_list": self.has_list,
+            "needs_make": self.spec.go.needs_make,
             "depends_on": list(self.depends_on),
             "targets": [t.to_json(root) for t in self.targets],
         }
@@ -123,6 +127,7 @@ class Plan:
     registry: str
     root: Path
     images: tuple[ImagePlan, ...] = field(default=())
+    warnings: tuple[str, ...] = ()  # for the caller to show; the plan is usable
 
     def targets(self) -> tuple[BuildTarget, ...]:
         return tuple(t for image in self.images for t in image.targets)
@@ -169,7 +174,10 @@ def _edges(catalog: Catalog, dockerfiles: Mapping[Path, str]) -> list[_Edge]:
         for path, line, name, tag in sources:
             for dep in catalog.by_name(name):
                 same_version = tag == dep.version or tag.startswith(dep.version + "-")
-                if dep.dir != spec.dir and same_version:
+                if dep.dir == spec.dir and same_version:
+                    raise PlanError(f"dependency cycle: {spec.dir} builds on itself "
+                                    f"({name}:{tag})", path=path, line=line)
+                if same_version:
                     edges.append(_Edge(spec.dir, dep.dir, path, line))
     return edges
 
@@ -224,6 +232,17 @@ def _select(catalog: Catalog, what: Sequence[str]) -> set[str]:
     return selected
 
 
+def _same_platform(wanted: Platform, platform: Platform) -> bool:
+    """As a user means it: linux/arm/v7 is linux/arm (its default variant), and a Windows
+    release is its build (ltsc2019 is 1809)."""
+    if (wanted.os, wanted.arch, wanted.oci_variant) != (platform.os, platform.arch,
+                                                         platform.oci_variant):
+        return False
+    if not wanted.release or not platform.release:
+        return wanted.release == platform.release
+    return windows_release(wanted.release).build == windows_release(platform.release).build
+
+
 def _platform_filter(filters: Filters):
     wanted = [parse_platform(p) if p.count("/") >= 2 else p for p in filters.platforms]
     builds = {windows_release(v).build for v in filters.windows_versions}
@@ -237,13 +256,20 @@ def _platform_filter(filters: Filters):
             return True
         for w in wanted:
             if isinstance(w, Platform):
-                if w == platform:
+                if _same_platform(w, platform):
                     return True
             elif w in (platform.key, f"{platform.os}/{platform.arch}", platform.oci_platform):
                 return True
         return False
 
     return keep
+
+
+def _unused_windows_versions(catalog: Catalog, versions: Sequence[str]) -> tuple[str, ...]:
+    """The --windows-versions values no image of the catalog builds for."""
+    builds = {windows_release(line.platform.release).build for spec in catalog.images
+              for line in spec.lines if line.platform.release}
+    return tuple(v for v in versions if windows_release(v).build not in builds)
 
 
 def make_plan(
@@ -287,4 +313,6 @@ def make_plan(
             images.append(ImagePlan(spec, list_tag, tuple(depends), tuple(targets)))
     if not images and filters.what:
         raise PlanError("the filters leave nothing to build", path=str(catalog.root))
-    return Plan(registry, catalog.root, tuple(images))
+    warnings = tuple(f"--windows-versions {v}: no image of the catalog builds for it"
+                     for v in _unused_windows_versions(catalog, filters.windows_versions))
+    return Plan(registry, catalog.root, tuple(images), warnings)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e_images.audit import VerifyOptions
 from e2e_images.build.builder import BuildEnv
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci.image import Image
@@ -26,6 +27,7 @@ from e2e_images.platforms import LINUX_ARCHES
 from e2e_images.registry.mirrors import MirrorMap
 from e2e_images.registry.pool import ClientPool
 from e2e_images.run_state import SharedResults
+from e2e_images.verify.containerd import DEFAULT_GATING, parse_families
 from e2e_images.workspace import load_plan
 
 __all__ = ["TargetResult"]
@@ -59,9 +61,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="auto: native for stages without RUN, buildah otherwise")
     group.addoption("--cache-dir", default=None,
                     help="build caches (default: $E2E_IMAGES_CACHE or ~/.cache/e2e-images)")
+    group.addoption("--artifacts", default=None, metavar="FILE",
+                    help="YAML map of ADD <url> prefixes to a mirror URL prefix or a local "
+                         "directory, with optional sha256 pins (README: --artifacts)")
     group.addoption("--mirrors", default=None, metavar="FILE",
                     help="YAML map of upstream registry prefixes to mirrors, used with "
                          "--registry; the embedded default mirrors the hermetic stand-ins")
+    group.addoption("--fail-on-warnings", action="store_true", default=False,
+                    help="verification warnings fail the image checks too (default: only "
+                         "errors fail; warnings are shown in the summary table)")
+    group.addoption("--containerd-families", default=None, metavar="LIST",
+                    help="containerd families whose pull problems fail the list checks "
+                         "(1.6, 1.7.0-1.7.19, 1.7.20-2.1, 2.2+; 'all'; '<release>+'; "
+                         "default: 1.7.20+)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -250,6 +262,18 @@ def e2e_clients(e2e_upstream: MirrorMap) -> ClientPool:
 
 
 @pytest.fixture(scope="session")
+def e2e_verify_options(pytestconfig: pytest.Config) -> VerifyOptions:
+    """What the image checks judge by (`--containerd-families`); `fail_on_warnings` is
+    read by the checks from `--fail-on-warnings`."""
+    families = pytestconfig.getoption("containerd_families")
+    try:
+        gating = parse_families(families or DEFAULT_GATING)
+    except E2EImagesError as exc:
+        raise pytest.UsageError(f"e2e-images: {exc}") from None
+    return VerifyOptions(gating=gating)
+
+
+@pytest.fixture(scope="session")
 def e2e_results(e2e_shared_dir: Path) -> SharedResults:
     return SharedResults(e2e_shared_dir / "e2e-results")
 
@@ -285,19 +309,22 @@ def e2e_docker() -> Iterator[object]:
 def e2e_build_env(pytestconfig: pytest.Config, e2e_registry: str, e2e_clients: ClientPool,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildEnv]:
     """Per worker: the builder's environment (artifact mirror on the hermetic default)."""
-    from e2e_images.session import artifact_mirror, build_env, default_cache
+    from e2e_images.session import artifact_mirror, artifact_router, build_env, default_cache
     from e2e_images.workspace import source_date_epoch
 
     cache = Path(pytestconfig.getoption("cache_dir") or default_cache())
     epoch = source_date_epoch(images_dir(pytestconfig))
     backend = pytestconfig.getoption("builder")
+    artifacts_file = pytestconfig.getoption("artifacts")
     if pytestconfig.getoption("registry"):
-        yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
-                        backend=backend)
+        with artifact_router(artifacts_file) as router:
+            yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
+                            backend=backend, artifacts=router)
         return
-    with artifact_mirror(tmp_path_factory.mktemp("artifacts")) as artifacts:
+    with artifact_mirror(tmp_path_factory.mktemp("artifacts")) as standins, \
+            artifact_router(artifacts_file, standins) as router:
         yield build_env(e2e_clients, registry=e2e_registry, cache=cache, epoch=epoch,
-                        backend=backend, artifacts=artifacts)
+                        backend=backend, artifacts=router, hermetic=True)
 
 
 def produce_target(target: BuildTarget, plan: Plan, results: SharedResults,

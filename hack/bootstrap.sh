@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv git ca-certificates
   docker-registry        # CNCF distribution: the embedded registry
-  skopeo umoci           # interop checks on what we push and write
+  skopeo umoci           # bases into buildah's storage; interop checks on what we push
   buildah                # stages with RUN
   qemu-user-static binfmt-support   # foreign-arch RUN and runtime checks
   golang-go              # Go payloads (agnhost, hostname), CGO_ENABLED=0 cross-compiles
   busybox-static         # hermetic upstream stand-in (real busybox binaries)
   docker.io              # runtime checks of Linux images
   openssl                # test certificates for the token-auth registry
+  make                   # upstream Makefiles with their own `bin` recipe
 )
 
 missing=()

@@ -72,9 +72,13 @@ def test_value_split_on_first_equals(upstream_tree):
 
 
 def test_basearch_substitution():
-    text = "FROM --platform=linux/BASEARCH x\nCOPY qemu-QEMUARCH-static /\n"
+    """As image-util.sh: BASEARCH always; QEMUARCH only on CROSS_BUILD_ lines of a
+    `Dockerfile`, whose prefix is stripped for a foreign arch."""
+    text = "FROM --platform=linux/BASEARCH x\nCROSS_BUILD_COPY qemu-QEMUARCH-static /\n"
     out = render_dockerfile(text, parse_platform("linux/arm64"))
     assert out == "FROM --platform=linux/arm64 x\nCOPY qemu-aarch64-static /\n"
+    assert render_dockerfile(text, parse_platform("linux/arm64"), "Dockerfile_windows") == (
+        "FROM --platform=linux/arm64 x\nCROSS_BUILD_COPY qemu-QEMUARCH-static /\n")
 
 
 def test_missing_dockerfile_named(upstream_tree):

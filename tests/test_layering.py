@@ -11,14 +11,16 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 PACKAGE = PROJECT_ROOT / "e2e_images"
 OCI_CORE = ("errors", "oci.media_types", "oci.digest", "oci.models", "oci.mutate", "oci.image")
-PURE = ("errors", "platforms", "oci.media_types", "oci.digest", "oci.models", "oci.mutate",
-        "plan")
+PURE = ("errors", "refgrammar", "platforms", "oci.media_types", "oci.digest", "oci.models",
+        "oci.mutate", "plan")
 IO_MODULES = {"socket", "subprocess", "requests", "http", "urllib.request", "docker",
               "filelock", "shutil"}
 
 # module (or package prefix) -> the e2e_images modules it may import (prefixes)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "errors": (),
+    "atomic": (),
+    "refgrammar": (),
     "oci.media_types": (),
     "platforms": ("errors", "oci.models", "oci.digest", "oci.media_types"),
     "oci.digest": OCI_CORE,
@@ -26,14 +28,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "oci.mutate": (*OCI_CORE, "platforms"),
     "oci.image": OCI_CORE,
     "oci": ("oci", "errors", "platforms"),
-    "catalog": ("platforms", "errors"),
+    "catalog": ("platforms", "errors", "refgrammar"),
     "plan": ("catalog", "platforms", "errors", *OCI_CORE),
     "registry.embedded": OCI_CORE,
-    "registry": ("registry", "oci", "platforms", "errors"),
-    "build": ("build", "oci", "platforms", "plan", "catalog", "registry", "errors"),
+    "registry": ("registry", "oci", "platforms", "errors", "refgrammar"),
+    "build": ("build", "oci", "platforms", "plan", "catalog", "registry", "errors", "atomic"),
     "verify": ("verify", "oci", "platforms", "errors"),
     "publish": ("publish", "oci", "registry", "plan", "verify", "platforms", "errors"),
-    "hermetic": ("hermetic", "oci", "registry", "build", "platforms", "errors"),
+    "hermetic": ("hermetic", "oci", "registry", "build", "platforms", "errors", "atomic"),
 }
 
 

@@ -71,6 +71,7 @@ def make_upstream_tree(root: Path) -> Path:
     d = root / "resource-consumer"
     write(d / "VERSION", "1.13\n")
     write(d / "Dockerfile", "FROM scratch\nCOPY consumer /consumer\n")
+    write(d / "Makefile", "SRCS = consumer\nexport\n\nbin:\n\t../image-util.sh bin $(SRCS)\n")
     # nested name
     d = root / "volume" / "nfs"
     write(d / "VERSION", "1.4\n")

@@ -2,9 +2,12 @@
 
 buildah runs in its own storage (vfs, under the cache dir) so builds never touch the host's
 image store, with chroot isolation (works under qemu binfmt and in CI containers) and a fixed
-`--timestamp` so its layers are reproducible. Upstream references reach the mirror map
-through a generated registries.conf (prefix remapping), so the Dockerfile is built as
-written; `ADD <url>` lines are pointed at the artifact mirror by the caller.
+`--timestamp` so its layers are reproducible. buildah never pulls: the caller fetches each
+base with our client (retries, mirrors, credentials) into an OCI layout, `import_base` loads
+it into the storage under a local name, and the build runs with `--pull=never` on a Dockerfile
+whose FROM lines name those. The generated registries.conf (the mirror map, prefix remapping)
+stays for anything else buildah resolves; `ADD <url>` lines are pointed at the artifact
+mirror by the caller.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from filelock import FileLock
 
 from e2e_images.errors import BuildError
 from e2e_images.platforms import Platform
@@ -59,7 +64,7 @@ def buildah_command(storage: Path, request: BuildahRequest, iidfile: Path, tag: 
     cmd = ["buildah", "--storage-driver", "vfs", "--root", str(storage / "root"),
            "--runroot", str(storage / "run"), "bud", "--isolation", "chroot", "--tag", tag,
            "--platform", request.platform.oci_platform, "--format", "oci", "--layers=false",
-           "--timestamp", str(request.epoch), "--iidfile", str(iidfile),
+           "--timestamp", str(request.epoch), "--iidfile", str(iidfile), "--pull=never",
            "-f", str(request.dockerfile)]
     if request.target_stage:
         cmd += ["--target", request.target_stage]
@@ -87,13 +92,31 @@ class Buildah:
             os.replace(tmp, self.conf)
 
     def _run(self, cmd: list[str], what: str) -> str:
-        env = os.environ | {"CONTAINERS_REGISTRIES_CONF": str(self.conf),
-                            "BUILDAH_ISOLATION": "chroot"}
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        result = subprocess.run(cmd, capture_output=True, text=True, env=self._env())
         if result.returncode != 0:
             tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-6:])
             raise BuildError(f"{what} failed: {tail}")
         return result.stdout
+
+    def import_base(self, layout: Path, ref_name: str, name: str) -> None:
+        """Make `name` an image of the storage, from `oci:<layout>:<ref_name>` (local files,
+        no network). Idempotent; a lock keeps concurrent builds from importing it twice.
+
+        skopeo writes it under `name` directly: `buildah pull oci:` would derive a name from
+        the layout's path, which a path such as `~/.cache/...` is not a valid one for."""
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        with FileLock(str(self.storage / f"import-{digest}.lock")):
+            probe = subprocess.run([*self._base(), "inspect", "--type", "image", name],
+                                   capture_output=True, env=self._env())
+            if probe.returncode == 0:
+                return
+            store = f"[vfs@{self.storage / 'root'}+{self.storage / 'run'}]"
+            self._run(["skopeo", "copy", "--quiet", f"oci:{layout}:{ref_name}",
+                       f"containers-storage:{store}{name}"], f"import of {name} into buildah")
+
+    def _env(self) -> dict[str, str]:
+        return os.environ | {"CONTAINERS_REGISTRIES_CONF": str(self.conf),
+                             "BUILDAH_ISOLATION": "chroot"}
 
     def _base(self) -> list[str]:
         return ["buildah", "--storage-driver", "vfs", "--root", str(self.storage / "root"),

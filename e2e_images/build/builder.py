@@ -12,29 +12,45 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
+from e2e_images.atomic import entry_lock
+from e2e_images.build.artifact_map import ArtifactRouter
+from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
 from e2e_images.build.dockerfile import (
+    Add,
     BaseImageConfig,
     ResolvedDockerfile,
     list_context,
     parse_dockerfile,
     resolve,
 )
-from e2e_images.build.fingerprint import lookup, record, sources_digest, target_fingerprint
+from e2e_images.build.dockerfile.precheck import check_copy_sources
+from e2e_images.build.fetch import unreachable
+from e2e_images.build.fingerprint import (
+    file_digest,
+    lookup,
+    record,
+    sources_digest,
+    target_fingerprint,
+)
 from e2e_images.build.gobuild import compile_payloads
-from e2e_images.catalog import render_dockerfile
+from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
+from e2e_images.build.remote_docker import RemoteDaemon, build_remote
+from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError, RegistryError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image, MemoryBlobs
+from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import ConfigFile, ImagePlatform, Index, Manifest, build_manifest
 from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
 from e2e_images.plan import BuildTarget
@@ -42,17 +58,13 @@ from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
 
-if TYPE_CHECKING:  # the backends are imported when a target is built, not for a no-op run
-    from e2e_images.build.buildah import Buildah
-    from e2e_images.build.native import FetchUrl, StageResult
-    from e2e_images.build.remote_docker import RemoteDaemon
-
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
            "record_push", "unchanged_manifest", "unchanged_tag"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 BUILDAH_DOCKERFILE = ".e2e-images.Dockerfile"  # written into the staging context
+BASE_REF = "base"  # the ref name of a base in its cached OCI layout
 _ADD_URL = re.compile(r"(?im)^(\s*ADD\b[^\n]*?\s)(https?://\S+)")
 
 
@@ -72,14 +84,15 @@ class BuildEnv:
     backend: str = "auto"
     insecure_hosts: tuple[str, ...] = ()  # plain-HTTP registries buildah may pull from
     daemons: Mapping[str, RemoteDaemon] = field(default_factory=dict)  # legacy: per release
+    qemu_dir: Path = Path("/usr/bin")  # qemu-<arch>-static for CROSS_BUILD_ (qemu-user-static)
+    hermetic: bool = False  # upstream bases come from the stand-ins (for error messages)
+    artifacts: ArtifactRouter | None = None  # which ADD URLs are mapped (--artifacts, mirror)
     # Upstream images read during this run, by (ref, platform): a run never pushes to them,
     # so 40 images on one base resolve its tag once, not 40 times.
     upstream: dict[tuple[str, ImagePlatform], Image] = field(default_factory=dict, repr=False)
     _buildah: Buildah | None = field(default=None, repr=False)
 
     def buildah(self) -> Buildah:
-        from e2e_images.build.buildah import Buildah
-
         if self._buildah is None:
             self._buildah = Buildah(self.cache / "buildah", mirrors=self.pool.mirrors,
                                     insecure_hosts=self.insecure_hosts)
@@ -98,23 +111,56 @@ class TargetBuild:
 
 def _stage_context(target: BuildTarget, env: BuildEnv) -> Path:
     """A private copy of the image directory with the Go payloads compiled in (private: two
-    runs building the same target at once must not share it)."""
+    runs building the same target at once must not share it), and, as image-util.sh does for
+    CROSS_BUILD_ lines, the host's qemu-<arch>-static."""
     parent = env.cache / "contexts"
     parent.mkdir(parents=True, exist_ok=True)
     ctx = Path(tempfile.mkdtemp(prefix=f"{target.id}.", dir=parent)) / "context"
     shutil.copytree(target.context, ctx, symlinks=True)
-    compile_payloads(target.go, target.context, target.platform, ctx, env.cache)
+    if target.go.needs_make:
+        make_bin(target, ctx)
+    else:
+        compile_payloads(target.go, target.context, target.platform, ctx, env.cache)
+    qemu = cross_build_qemu(target.dockerfile.read_text(), target.platform,
+                            target.dockerfile.name)
+    if qemu is not None:
+        host = env.qemu_dir / qemu
+        if not host.is_file():
+            raise BuildError(f"{target.id}: the Dockerfile has CROSS_BUILD_ lines and needs "
+                             f"{host}, which is missing", path=str(target.dockerfile),
+                             hint="apt-get install qemu-user-static (hack/bootstrap.sh does)")
+        shutil.copyfile(host, ctx / qemu)
+        os.chmod(ctx / qemu, 0o755)
     return ctx
+
+
+def make_bin(target: BuildTarget, ctx: Path) -> None:
+    """An image whose Makefile has a `bin` recipe of its own: run it as image-util.sh does."""
+    if shutil.which("make") is None:
+        raise BuildError(f"{target.id}: the Makefile has its own `bin` recipe and needs make",
+                         path=target.go.source, hint="apt-get install make "
+                         "(hack/bootstrap.sh does)")
+    cmd = ["make", "-C", str(target.context), "bin", f"OS={target.platform.os}",
+           f"ARCH={target.platform.arch}", f"TARGET={ctx}"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        raise BuildError(f"{target.id}: `{' '.join(cmd)}` exited {result.returncode}: {tail}",
+                         path=target.go.source)
 
 
 class _Images:
     """The images one build reads, fetched once each (resolve and fingerprint share them);
-    images outside the target registry (upstream bases) once per run."""
+    images outside the target registry (upstream bases) once per run, in `upstream`."""
 
-    def __init__(self, pool: ClientPool, registry: str = "",
+    def __init__(self, pool: ClientPool, target: BuildTarget | None = None,
+                 hermetic: bool = False,
                  upstream: dict[tuple[str, ImagePlatform], Image] | None = None) -> None:
         self.pool = pool
+        self.target = target
+        self.hermetic = hermetic
         self._seen: dict[tuple[str, ImagePlatform], Image] = {}
+        registry = target.build_args.get("REGISTRY", "") if target is not None else ""
         self._ours = registry.rstrip("/") + "/" if registry else None
         self._upstream = upstream if upstream is not None else {}
 
@@ -124,11 +170,45 @@ class _Images:
             shared = self._ours is not None and not ref.startswith(self._ours)
             if shared and key in self._upstream:
                 self._seen[key] = self._upstream[key]
-            else:
+                return self._seen[key]
+            try:
                 self._seen[key] = self.pool.image(ref, key[1])
-                if shared:
-                    self._upstream[key] = self._seen[key]
+            except RegistryError as exc:
+                if self.target is None:
+                    raise
+                raise missing_base(self.target, ref, self.pool, self.hermetic, exc) from None
+            if shared:
+                self._upstream[key] = self._seen[key]
         return self._seen[key]
+
+
+def _asked_by(target: BuildTarget, ref: str) -> tuple[str, int | None, str]:
+    """Which file and line asked for `ref`: the BASEIMAGE line, else a Dockerfile line."""
+    if ref == target.base_image and target.baseimage_line:
+        path = target.context / "BASEIMAGE"
+        return str(path), target.baseimage_line, f"BASEIMAGE line {target.baseimage_line}"
+    lines = target.dockerfile.read_text().splitlines()
+    number = next((n for n, text in enumerate(lines, 1) if ref in text), None) or next(
+        (n for n, text in enumerate(lines, 1) if text.strip().upper().startswith("FROM")), None)
+    return str(target.dockerfile), number, f"{target.dockerfile.name} line {number}"
+
+
+def missing_base(target: BuildTarget, ref: str, pool: ClientPool, hermetic: bool,
+                 exc: RegistryError) -> BuildError:
+    """A base image the build cannot read, said so that the user knows what to do."""
+    path, line, asked = _asked_by(target, ref)
+    where = str(pool.resolve(ref))
+    looked = (f"the hermetic stand-in {where}" if hermetic else
+              f"{where} (through the mirror map)" if where != str(parse_reference(ref))
+              else where)
+    hint = ("the stand-ins cover busybox, httpd, nginx (also their per-arch Docker Hub names) "
+            "and the Windows bases; for other bases use --registry with --mirrors FILE "
+            "mapping the upstream registry to a mirror that has it" if hermetic else
+            "give --mirrors FILE mapping the upstream registry to a mirror that has it, or "
+            "--registry a registry that can reach it")
+    return BuildError(f"{target.image_dir}: base image {ref} ({asked}) for "
+                      f"{target.platform.key} was not found: looked for {looked}: "
+                      f"{exc.message}", path=path, line=line, hint=hint)
 
 
 def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerfile:
@@ -146,8 +226,22 @@ def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerf
                    build=build_platform(), base_config=base_config)
 
 
-def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv) -> Path:
-    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror."""
+def _buildah_dockerfile(text: str, ctx: Path, env: BuildEnv,
+                        bases: Mapping[int, str] | None = None,
+                        resolved: ResolvedDockerfile | None = None) -> Path:
+    """The Dockerfile buildah sees: ADD URLs pointed at the artifact mirror, and each FROM
+    of an image replaced by the local name its base was imported under (`bases`: stage
+    index -> name), line numbers kept."""
+    if bases and resolved is not None:
+        lines = text.split("\n")
+        parsed = parse_dockerfile(text, resolved.path)
+        for index, name in bases.items():
+            stage, loc = resolved.stages[index], parsed.stages[index].loc
+            flag = f"--platform={stage.platform.oci_platform} " if stage.platform_explicit else ""
+            alias = f" AS {stage.name}" if stage.name else ""
+            lines[loc.line - 1:loc.end_line] = [f"FROM {flag}{name}{alias}",
+                                                *[""] * (loc.end_line - loc.line)]
+        text = "\n".join(lines)
     if env.mirror_url is not None:
         text = _ADD_URL.sub(lambda m: m.group(1) + env.mirror_url(m.group(2)), text)
     path = ctx / BUILDAH_DOCKERFILE
@@ -177,25 +271,24 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
                    ) -> StageResult:
     """A RUN stage through buildah into an OCI layout, cached by content: equal stages of
     other targets reuse it, and a lock keeps two of them from building it at once."""
-    from e2e_images.build.buildah import BuildahRequest
-    from e2e_images.build.native import StageResult
-    from e2e_images.oci.layout import Layout
-
     stage = resolved.stages[stage_index]
     key = _stage_key(resolved, stage_index, context_digest, env, images)
     layout_dir = env.cache / "stages" / key
     layout_dir.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout_dir) + ".lock"):
         if not (layout_dir / "index.json").is_file():
-            building = layout_dir.with_name(f"{key}.{os.getpid()}.partial")
-            if building.exists():
-                shutil.rmtree(building)
+            bases = _import_bases(env, resolved, stage_index, images)
+            building = layout_dir.with_name(f"{key}.{uuid.uuid4().hex}.partial")
             Layout.init(building)
-            request = BuildahRequest(_buildah_dockerfile(text, ctx, env), ctx, stage.platform,
-                                     env.epoch, target_stage=stage.name or str(stage_index),
+            dockerfile = _buildah_dockerfile(text, ctx, env, bases, resolved)
+            request = BuildahRequest(dockerfile, ctx, stage.platform, env.epoch,
+                                     target_stage=stage.name or str(stage_index),
                                      build_args=dict(target.build_args))
-            env.buildah().build(request, f"oci:{building}:stage")
-            os.replace(building, layout_dir)
+            try:
+                env.buildah().build(request, f"oci:{building}:stage")
+                os.replace(building, layout_dir)
+            finally:
+                shutil.rmtree(building, ignore_errors=True)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
     parts = _without_base_refs(ImageParts(image.manifest, image.config))
@@ -203,6 +296,33 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
     written.add(parts.config.raw)
     base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
     return StageResult(parts, written, image, base_ref)
+
+
+def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, images: _Images
+                  ) -> dict[int, str]:
+    """Every image a buildah build up to stage `index` starts FROM, fetched by our client
+    (retries, mirrors, credentials) into an OCI layout cached by digest, then imported into
+    buildah's storage under a name of its digest: buildah itself never pulls (it builds with
+    `--pull=never`). Returns stage index -> local name."""
+    bases: dict[int, str] = {}
+    for stage in resolved.stages[: index + 1]:
+        if not stage.needed or stage.base.kind != "image":
+            continue
+        image = images.get(stage.base.ref, stage.platform)
+        layout = env.cache / "bases" / image.digest.replace(":", "-")
+        if not (layout / "index.json").is_file():
+            with entry_lock(layout):
+                if not (layout / "index.json").is_file():
+                    building = layout.with_name(f".{layout.name}.{uuid.uuid4().hex}.partial")
+                    try:
+                        Layout.init(building).write_image(image, BASE_REF)
+                        os.replace(building, layout)
+                    finally:
+                        shutil.rmtree(building, ignore_errors=True)
+        name = f"localhost/e2e-images-base:{image.digest.split(':', 1)[1]}"
+        env.buildah().import_base(layout, BASE_REF, name)
+        bases[stage.index] = name
+    return bases
 
 
 def _without_base_refs(parts: ImageParts) -> ImageParts:
@@ -259,7 +379,8 @@ def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
     if env.backend not in BACKENDS:
         raise BuildError(f"unknown builder {env.backend!r} (one of {', '.join(BACKENDS)})")
     started = time.monotonic()
-    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    text = render_dockerfile(read_text(target.dockerfile), target.platform,
+                             target.dockerfile.name)
     legacy = env.backend == "legacy" and target.platform.is_windows
     inputs = None if legacy else _inputs(target, env, text)
     if inputs is not None:
@@ -284,13 +405,19 @@ class _Inputs:
 
 
 def _inputs(target: BuildTarget, env: BuildEnv, text: str) -> _Inputs:
-    images = _Images(env.pool, target.build_args.get("REGISTRY", ""), env.upstream)
+    """Resolve the Dockerfile and fingerprint the target from its sources (the qemu binary
+    CROSS_BUILD_ adds included), reading only the manifests and configs of its bases."""
+    images = _Images(env.pool, target, env.hermetic, env.upstream)
     resolved = _resolve(target, images, text)
     read = [(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images]
+    qemu = cross_build_qemu(read_text(target.dockerfile), target.platform,
+                            target.dockerfile.name)
+    extra = [qemu, file_digest(env.qemu_dir / qemu)] if qemu is not None else []
+    sources = sources_digest(target.context, target.go, target.platform, env.cache, extra)
     fp = target_fingerprint(
-        dockerfile=text, build_args=target.build_args, labels=target.labels,
-        sources=sources_digest(target.context, target.go, target.platform), images_read=read,
-        epoch=env.epoch, backend=env.backend, registry=target.build_args.get("REGISTRY", ""))
+        dockerfile=text, build_args=target.build_args, labels=target.labels, sources=sources,
+        images_read=read, epoch=env.epoch, backend=env.backend,
+        registry=target.build_args.get("REGISTRY", ""))
     return _Inputs(images, resolved, fp)
 
 
@@ -301,7 +428,8 @@ def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
     nothing."""
     if env.backend == "legacy" and target.platform.is_windows:
         return None
-    text = render_dockerfile(target.dockerfile.read_text(), target.platform)
+    text = render_dockerfile(read_text(target.dockerfile), target.platform,
+                             target.dockerfile.name)
     ref = parse_reference(target.tag)
     return lookup(env.pool.client(ref.registry), ref.repository,
                   _inputs(target, env, text).fingerprint)
@@ -314,18 +442,17 @@ def _build_legacy(target: BuildTarget, env: BuildEnv, ctx: Path, text: str,
         raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
     rendered = ctx / BUILDAH_DOCKERFILE
     rendered.write_text(text)
-    from e2e_images.build.remote_docker import build_remote
-
     digest = build_remote(daemon, target, rendered, ctx)
     return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started, True)
 
 
 def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inputs,
            started: float) -> TargetBuild:
-    from e2e_images.build.native import AssemblyInputs, StageResult, assemble_stage
-
     images, resolved, fingerprint = found.images, found.resolved, found.fingerprint
+    if target.go.needs_make:  # now that `make bin` has run, the context is complete
+        check_copy_sources(resolved, list_context(ctx).listing)
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
+    _check_downloads(resolved, env)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
@@ -356,6 +483,26 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inp
     backend = "+".join(sorted(backends))
     return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
                        pushed)
+
+
+def _check_downloads(resolved: ResolvedDockerfile, env: BuildEnv) -> None:
+    """Every `ADD <url>` of a needed stage is mapped (--artifacts, the stand-in mirror) or
+    reachable from here; otherwise fail before building, naming the line and the URL."""
+    for stage in resolved.stages:
+        for step in stage.steps if stage.needed else ():
+            cmd = step.instruction
+            for url in cmd.sources if isinstance(cmd, Add) else ():
+                if not url.startswith(("http://", "https://")):
+                    continue
+                if env.artifacts is not None and env.artifacts.mapped(url):
+                    continue
+                reason = unreachable(url)
+                if reason is not None:
+                    raise DockerfileError(
+                        f"ADD {url}: no --artifacts entry maps it and it cannot be downloaded "
+                        f"from here ({reason})", path=cmd.loc.path, line=cmd.loc.line,
+                        hint="give --artifacts FILE mapping its prefix to a mirror or a local "
+                             "directory (README: --artifacts)")
 
 
 def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:

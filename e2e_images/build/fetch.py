@@ -14,7 +14,7 @@ import requests
 
 from e2e_images.errors import BuildError
 
-__all__ = ["UrlFetcher"]
+__all__ = ["UrlFetcher", "unreachable"]
 
 _ALGORITHMS = {"sha256", "sha384", "sha512"}
 
@@ -49,3 +49,12 @@ class UrlFetcher:
                 raise BuildError(f"ADD {url}: checksum mismatch: {algorithm}:{actual} "
                                  f"(expected {checksum})")
         return data
+
+
+def unreachable(url: str, timeout: float = 10) -> str | None:
+    """Why `url` cannot be downloaded from here (no network, no such host), or None."""
+    try:
+        requests.head(url, timeout=timeout, allow_redirects=True)
+    except requests.RequestException as exc:
+        return type(exc).__name__
+    return None

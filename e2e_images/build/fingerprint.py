@@ -18,6 +18,7 @@ Distribution 2.8 has no referrers API, hence a tag rather than a `subject` link.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -31,7 +32,8 @@ from e2e_images.oci.models import Descriptor, Manifest, build_manifest
 from e2e_images.platforms import Platform
 from e2e_images.registry.client import RegistryClient
 
-__all__ = ["DIGEST_ANNOTATION", "FINGERPRINT_ANNOTATION", "INPUTS_TAG_PREFIX", "inputs_tag",
+__all__ = ["DIGEST_ANNOTATION", "FINGERPRINT_ANNOTATION", "INPUTS_TAG_PREFIX", "file_digest",
+           "inputs_tag",
            "is_inputs_tag", "list_fingerprint", "lookup", "record", "record_manifest",
            "recorded_digest", "sources_digest", "target_fingerprint"]
 
@@ -92,16 +94,39 @@ def _cached_tree(root: Path) -> str:
     return _tree(root, tuple(signature))
 
 
-def sources_digest(context: Path, go: GoBinaries, platform: Platform) -> str:
-    """The image directory and the Go payloads' sources, compiler and flags: what the staged
-    context is made from, computed without compiling anything."""
-    from e2e_images.build.gobuild import payloads
+def sources_digest(context: Path, go: GoBinaries, platform: Platform, cache: Path,
+                   extra: Iterable[str] = ()) -> str:
+    """The image directory and the Go payloads' sources, compiler and flags (and `extra`,
+    e.g. the digest of a host file copied in): what the staged context is made from,
+    computed without compiling anything. A module inside the image directory is hashed
+    whole (a superset of what the payload imports, cheap); one outside it (an upstream
+    tree's repository go.mod) through `go list -deps`, as the compile cache keys it. A
+    `make bin` image's outputs come from its Makefile and sources, in the directory."""
+    from e2e_images.build.gobuild import payload_sources, payloads
 
-    found = payloads(go, context)
-    go_parts = [[p.src, p.package.relative_to(p.module_root).as_posix(),
-                 _cached_tree(p.module_root)] for p in found]
+    found = payloads(go, context) if not go.needs_make else ()
+    inside = context.resolve()
+    go_parts = [[p.src, p.package.relative_to(p.module.root).as_posix(), p.module.vendored,
+                 _cached_tree(p.module.root) if p.module.root.is_relative_to(inside)
+                 else payload_sources(p, platform, cache, go.source or str(context))]
+                for p in found]
     return json_key(_cached_tree(context), go_parts, go.ld_flags if found else "",
-                    _go_version() if found else "", platform.key, platform.oci_variant)
+                    _go_version() if found else "", platform.key, platform.oci_variant,
+                    list(extra))
+
+
+@functools.cache
+def _file(path: Path, _size: int, _mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a host file (qemu-<arch>-static), hashed once per size and mtime."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"  # the build itself reports it
+    return _file(path, st.st_size, st.st_mtime_ns)
 
 
 def target_fingerprint(*, dockerfile: str, build_args: Mapping[str, str],

@@ -43,7 +43,7 @@ from e2e_images.build.dockerfile import (
 )
 from e2e_images.build.linux_layer import FileKind, LayerEntry, write_layer
 from e2e_images.build.windows_layer import build_windows_layer, windows_entries_from_linux
-from e2e_images.errors import DockerfileError
+from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerFS
 from e2e_images.oci.image import BlobSource, Image, MemoryBlobs
@@ -225,7 +225,11 @@ def _copy_entries(cmd: Copy | Add, step: Step, stage: ResolvedStage,
             entries.append(LayerEntry(item.dest, FileKind.FILE, path.read_bytes(),
                                       _mode(cmd, local.mode if local else 0o644), uid, gid))
     for remote in plan.remote:
-        data = inputs.fetch_url(remote.url, remote.checksum)
+        try:
+            data = inputs.fetch_url(remote.url, remote.checksum)
+        except BuildError as exc:  # a checksum mismatch names the ADD line
+            raise BuildError(exc.message, path=inputs.dockerfile, line=cmd.loc.line,
+                             hint=exc.hint) from None
         entries.append(LayerEntry(remote.dest, FileKind.FILE, data, _mode(cmd, 0o600), uid,
                                   gid))
     return entries

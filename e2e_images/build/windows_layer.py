@@ -1,4 +1,4 @@
-"""The one writer of Windows-format layer tars (rules W1-W11 of shared/specs/windows-images.md).
+"""The one writer of Windows-format layer tars (rules W1-W12 of docs/windows-layers.md).
 
 A Windows node imports a layer through hcsshim/go-winio, which reads only `Files/` (and, in
 base layers, `Hives/` and `UtilityVM/Files/`) and takes file attributes and security

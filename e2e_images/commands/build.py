@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-j", "--jobs", type=int, default=2, help="targets built at once")
     parser.add_argument("--mirrors", metavar="FILE",
                         help="YAML map of upstream registries to mirrors (with --registry)")
+    parser.add_argument("--artifacts", metavar="FILE",
+                        help="YAML map of ADD <url> prefixes to a mirror or a local directory "
+                             "(README: --artifacts)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="Go, buildah and staging caches (default: ~/.cache/e2e-images)")
     parser.add_argument("--docker-list", action="store_true",
@@ -104,8 +107,11 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     with open_session(registry=args.registry, cache=cache, epoch=epoch, backend=args.builder,
-                      mirrors_file=args.mirrors, storage=args.storage) as session:
-        plan = load_plan(images, session.registry, filters_from(args))
+                      mirrors_file=args.mirrors, storage=args.storage,
+                      artifacts_file=args.artifacts) as session:
+        plan = load_plan(images, session.registry, filters_from(args), backend=args.builder)
+        for warning in plan.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         where = "embedded registry (hermetic stand-ins)" if session.hermetic else "registry"
         print(f"building {len(plan.targets())} targets of {len(plan.images)} images into "
               f"{where} {session.registry}", file=sys.stderr)

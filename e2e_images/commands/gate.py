@@ -13,6 +13,7 @@ from pathlib import Path
 
 from e2e_images.build.builder import BACKENDS
 from e2e_images.commands._common import add_catalog_arguments, filters_from
+from e2e_images.commands.verify import add_judgement_arguments
 from e2e_images.gate import EXIT_BUILD, EXIT_FAILED, GateOptions, run_gate
 from e2e_images.oci import media_types as mt
 
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the promotion proposal here when everything passed")
     parser.add_argument("--mirrors", metavar="FILE",
                         help="mirror map or KUBE_TEST_REPO_LIST-style registry overrides")
+    parser.add_argument("--artifacts", metavar="FILE",
+                        help="YAML map of ADD <url> prefixes to a mirror or a local directory")
     parser.add_argument("--mirror-config", type=Path, default=None, metavar="FILE",
                         help="staging-only mirrors (default: <images-dir>/staging-mirrors.yaml)")
     parser.add_argument("--builder", choices=BACKENDS, default="auto")
@@ -41,21 +44,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--storage", type=Path, default=None,
                         help="the embedded registry's storage (default: under the cache dir)")
+    add_judgement_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     opts = GateOptions(
         images_dir=Path(args.images_dir), registry=args.registry, filters=filters_from(args),
         build=not args.no_build, jobs=args.jobs, builder=args.builder,
-        mirrors_file=args.mirrors, cache=args.cache_dir, storage=args.storage,
+        mirrors_file=args.mirrors, artifacts_file=args.artifacts, cache=args.cache_dir,
+        storage=args.storage,
         fast=args.fast, results=args.results, junit=args.junit, images_yaml=args.images_yaml,
-        mirror_config=args.mirror_config,
+        mirror_config=args.mirror_config, fail_on_warnings=args.fail_on_warnings,
+        containerd_families=args.containerd_families,
         list_media_type=mt.DOCKER_MANIFEST_LIST if args.docker_list else None)
     outcome = run_gate(opts, progress=lambda m: print(m, file=sys.stderr, flush=True))
     failed = [i for i in outcome.results.images if not i.passed]
     passed = len(outcome.results.images) - len(failed)
-    print(f"gate: {passed} of {len(outcome.results.images)} images passed; "
-          f"results in {args.results}", file=sys.stderr)
+    warnings = sum(len(i.warnings) for i in outcome.results.images)
+    print(f"gate: {passed} of {len(outcome.results.images)} images passed ({warnings} "
+          f"warnings); results in {args.results}", file=sys.stderr)
     if outcome.exit_code == EXIT_BUILD:
         print("gate: a build failed; no promotion proposal", file=sys.stderr)
     elif outcome.refused:

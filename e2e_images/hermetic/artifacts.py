@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
+from e2e_images.atomic import write_atomic_bytes
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import STANDIN_MARKER
 
@@ -31,6 +32,7 @@ __all__ = [
     "Artifact",
     "ArtifactMirror",
     "ArtifactSpec",
+    "DirectoryServer",
     "load_manifest",
     "standin_pe",
     "url_key",
@@ -118,12 +120,12 @@ def write_standin_artifacts(root: Path,
         name = key.rsplit("/", 1)[-1]
         data = _zip(spec.members) if spec.members else standin_pe(name)
         dest = root / key
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
+        if not dest.is_file() or dest.read_bytes() != data:  # another run may be serving it
+            write_atomic_bytes(dest, data)
         artifacts.append(Artifact(spec.url, key, hashlib.sha256(data).hexdigest(), len(data)))
     manifest = {"schemaVersion": 1, "artifacts": [
         {"url": a.url, "path": a.path, "sha256": a.sha256, "size": a.size} for a in artifacts]}
-    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_atomic_bytes(root / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode())
     return artifacts
 
 
@@ -151,39 +153,26 @@ def load_manifest(root: Path) -> list[Artifact]:
     return artifacts
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _MirrorServer
+class _FileHandler(BaseHTTPRequestHandler):
+    """GET/HEAD of one file per path; subclasses say which file (None: 404)."""
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # library code stays quiet
 
-    def _lookup(self) -> Artifact | None:
-        target = self.path
-        if "://" in target:  # proxy (absolute-form) request
-            try:
-                key = url_key(target)
-            except StandinError:
-                return None
-        else:
-            key = target.split("?", 1)[0].lstrip("/")
-        return self.server.by_key.get(key.lower())
+    def _file(self) -> tuple[Path, dict[str, str]] | None:
+        raise NotImplementedError
 
     def _respond(self, body: bool) -> None:
-        artifact = self._lookup()
-        if artifact is None:
-            msg = f"no stand-in for {self.path}\n".encode()
-            self.send_response(404)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(msg)))
-            self.end_headers()
-            if body:
-                self.wfile.write(msg)
-            return
-        data = (self.server.root / artifact.path).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("ETag", f'"{artifact.sha256}"')
+        found = self._file()
+        if found is None:
+            data, status, headers = (f"not found: {self.path}\n".encode(), 404,
+                                     {"Content-Type": "text/plain"})
+        else:
+            data, status = found[0].read_bytes(), 200
+            headers = {"Content-Type": "application/octet-stream", **found[1]}
+        self.send_response(status)
+        for name, value in (headers | {"Content-Length": str(len(data))}).items():
+            self.send_header(name, value)
         self.end_headers()
         if body:
             self.wfile.write(data)
@@ -193,6 +182,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self._respond(body=False)
+
+
+class _Handler(_FileHandler):
+    server: _MirrorServer
+
+    def _file(self) -> tuple[Path, dict[str, str]] | None:
+        target = self.path
+        if "://" in target:  # proxy (absolute-form) request
+            try:
+                key = url_key(target)
+            except StandinError:
+                return None
+        else:
+            key = target.split("?", 1)[0].lstrip("/")
+        artifact = self.server.by_key.get(key.lower())
+        if artifact is None:
+            return None
+        return self.server.root / artifact.path, {"ETag": f'"{artifact.sha256}"'}
 
 
 class _MirrorServer(ThreadingHTTPServer):
@@ -257,3 +264,50 @@ class ArtifactMirror:
             if a.path.lower() == key:
                 return a.sha256
         raise StandinError(f"no stand-in for {original}")
+
+
+class _DirectoryHandler(_FileHandler):
+    server: _DirectoryServer
+
+    def _file(self) -> tuple[Path, dict[str, str]] | None:
+        index, _, rest = self.path.split("?", 1)[0].lstrip("/").partition("/")
+        roots = self.server.roots
+        if not index.isdigit() or int(index) >= len(roots):
+            return None
+        root = roots[int(index)].resolve()
+        file = (root / unquote(rest)).resolve()
+        return (file, {}) if file.is_relative_to(root) and file.is_file() else None
+
+
+class _DirectoryServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, roots: list[Path]) -> None:
+        super().__init__(("127.0.0.1", 0), _DirectoryHandler)
+        self.roots = roots
+
+
+class DirectoryServer:
+    """Serve local directories on loopback (`/<n>/<path>`), for `--artifacts` directory
+    entries: buildah's ADD needs a URL, as the native builder's fetcher can use too."""
+
+    def __init__(self) -> None:
+        self._server = _DirectoryServer([])
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="artifact-directories", daemon=True)
+
+    def __enter__(self) -> DirectoryServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def url_for(self, directory: Path, rest: str) -> str:
+        roots = self._server.roots
+        if directory not in roots:
+            roots.append(directory)
+        return (f"http://127.0.0.1:{self._server.server_address[1]}/"
+                f"{roots.index(directory)}/{quote(rest)}")

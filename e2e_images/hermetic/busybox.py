@@ -17,6 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from e2e_images.atomic import write_atomic_bytes
 from e2e_images.build.linux_layer import FileKind, LayerEntry
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import (
@@ -33,11 +34,13 @@ __all__ = [
     "BUSYBOX_CACHE_ENV",
     "BUSYBOX_REPOSITORY",
     "BUSYBOX_TAGS",
+    "PER_ARCH_REPOSITORIES",
     "WEB_SERVER_STANDINS",
     "BusyboxArch",
     "BusyboxBinaries",
     "WebServerStandin",
     "build_busybox",
+    "busybox_image",
     "default_cache_dir",
     "fetch_busybox_binaries",
 ]
@@ -172,7 +175,8 @@ def fetch_busybox_binaries(cache_dir: Path | None = None,
                 raise StandinError("the applet list comes from the amd64 busybox, which is "
                                    "not in the cache", hint="include amd64 in arches")
             listing = _run([str(amd64), "--list"], "listing busybox applets")
-            applets_file.write_text("\n".join(sorted(set(listing.split()))) + "\n")
+            write_atomic_bytes(applets_file,
+                               ("\n".join(sorted(set(listing.split()))) + "\n").encode())
     applets = tuple(a for a in applets_file.read_text().split() if a != "busybox")
     versions = tuple((a.goarch, (cache / a.goarch / "VERSION").read_text().strip())
                      for a in arches)
@@ -216,7 +220,7 @@ def _fetch(cache: Path, missing: Sequence[BusyboxArch], apt_options: Sequence[st
             shutil.copyfile(binary, dest / "busybox.tmp")
             (dest / "busybox.tmp").chmod(0o755)
             os.replace(dest / "busybox.tmp", dest / "busybox")
-            (dest / "VERSION").write_text(version + "\n")
+            write_atomic_bytes(dest / "VERSION", (version + "\n").encode())
 
 
 def _with_update_error(exc: StandinError, update_error: StandinError | None) -> StandinError:
@@ -239,27 +243,41 @@ def _rootfs(binary: bytes, applets: Iterable[str]) -> list[LayerEntry]:
     return entries
 
 
+def busybox_image(store: BlobStore, binaries: BusyboxBinaries, arch: BusyboxArch,
+                  variant: str, web: WebServerStandin | None = None) -> BuiltImage:
+    """One platform's busybox (with `web`: the same rootfs plus a page, served by busybox's
+    own httpd applet), carrying `variant` as its platform says."""
+    entries = _rootfs(binaries.binary(arch.goarch).read_bytes(), binaries.applets)
+    runtime: dict[str, object] = {"Env": [f"PATH={_PATH}"], "Cmd": ["sh"]}
+    what = "busybox"
+    if web is not None:
+        entries.append(LayerEntry(f"{web.docroot}/index.html", data=web.page))
+        runtime = {"Env": [f"PATH={_PATH}"], "ExposedPorts": {"80/tcp": {}},
+                   "Cmd": ["httpd", "-f", "-p", "80", "-h", web.docroot]}
+        what = f"{web.name} (busybox httpd serving {web.docroot})"
+    info = linux_layer(store, entries)
+    platform = ImagePlatform("linux", arch.goarch, variant)
+    return assemble_image(
+        store, [info], platform, runtime,
+        comment=f"e2e-images stand-in: {what}, busybox-static "
+                f"{binaries.version(arch.goarch)} ({arch.debarch}) from Debian")
+
+
 def build_busybox(store: BlobStore, binaries: BusyboxBinaries, *,
                   web: WebServerStandin | None = None) -> tuple[Index, list[BuiltImage]]:
-    """The five-platform busybox index (children in BUSYBOX_ARCHES order); with `web`, the
-    same rootfs plus a page, serving it with busybox's own httpd applet."""
-    images: list[BuiltImage] = []
-    for arch in BUSYBOX_ARCHES:
-        entries = _rootfs(binaries.binary(arch.goarch).read_bytes(), binaries.applets)
-        runtime: dict[str, object] = {"Env": [f"PATH={_PATH}"], "Cmd": ["sh"]}
-        what = "busybox"
-        if web is not None:
-            entries.append(LayerEntry(f"{web.docroot}/index.html", data=web.page))
-            runtime = {"Env": [f"PATH={_PATH}"], "ExposedPorts": {"80/tcp": {}},
-                       "Cmd": ["httpd", "-f", "-p", "80", "-h", web.docroot]}
-            what = f"{web.name} (busybox httpd serving {web.docroot})"
-        info = linux_layer(store, entries)
-        platform = ImagePlatform("linux", arch.goarch, arch.variant)
-        images.append(assemble_image(
-            store, [info], platform, runtime,
-            comment=f"e2e-images stand-in: {what}, busybox-static "
-                    f"{binaries.version(arch.goarch)} ({arch.debarch}) from Debian"))
+    """The five-platform busybox index (children in BUSYBOX_ARCHES order)."""
+    images = [busybox_image(store, binaries, arch, arch.variant, web)
+              for arch in BUSYBOX_ARCHES]
     return make_index(store, images), images
+
+
+# Docker Hub's per-architecture repositories (`arm64v8/busybox`): one platform each, with the
+# variant the real ones carry. arm32v6 gets Debian's armhf (ARMv7) binary: it runs under
+# qemu-arm like the rest, but is not a faithful ARMv6 build.
+PER_ARCH_REPOSITORIES = (
+    ("amd64", "amd64", ""), ("arm32v6", "arm", "v6"), ("arm32v7", "arm", "v7"),
+    ("arm64v8", "arm64", "v8"), ("ppc64le", "ppc64le", ""), ("s390x", "s390x", ""),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ fingerprint records, is the only shared state.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +19,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from e2e_images.atomic import write_atomic_bytes
+from e2e_images.build.artifact_map import write_artifacts_file
 from e2e_images.hermetic.artifacts import Artifact, ArtifactMirror, write_standin_artifacts
 from e2e_images.hermetic.standins import UPSTREAM_HOSTS, seed_host
 
-__all__ = ["ARTIFACTS_FILE", "MIRRORS_FILE", "SharedHermetic", "artifacts_document",
+__all__ = ["ARTIFACTS_FILE", "MIRRORS_FILE", "SharedHermetic", "artifact_entries",
            "mirrors_document", "serve_hermetic"]
 
 MIRRORS_FILE = "mirrors.yaml"
@@ -49,22 +50,17 @@ def mirrors_document(registry: str) -> dict[str, str]:
     return {host: f"{registry}/{host}" for host in UPSTREAM_HOSTS}
 
 
-def artifacts_document(artifacts: list[Artifact], mirror_host: str) -> dict[str, object]:
-    """`--artifacts` content: one prefix per download site, mirrored by path, every URL
-    pinned to its sha256 (the format the upstream-builds option reads)."""
+def artifact_entries(artifacts: list[Artifact], mirror_host: str
+                     ) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """`--artifacts` content: one prefix per download site, mirrored by path, and every URL
+    pinned to its sha256."""
     prefixes: dict[str, str] = {}
     for a in artifacts:
         parts = urlsplit(a.url)
-        prefix = f"{parts.scheme}://{parts.netloc}/"
-        prefixes[prefix] = f"http://{mirror_host}/{parts.netloc.lower()}/"
-    return {"artifacts": [{"prefix": p, "mirror": m} for p, m in sorted(prefixes.items())],
-            "pins": {a.url: f"sha256:{a.sha256}" for a in sorted(artifacts, key=lambda a: a.url)}}
-
-
-def _write_yaml(path: Path, document: object) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(yaml.safe_dump(document, sort_keys=False))
-    os.replace(tmp, path)
+        prefixes[f"{parts.scheme}://{parts.netloc}/"] = (
+            f"http://{mirror_host}/{parts.netloc.lower()}/")
+    entries = [{"prefix": p, "mirror": m} for p, m in sorted(prefixes.items())]
+    return entries, {a.url: a.sha256 for a in sorted(artifacts, key=lambda a: a.url)}
 
 
 @contextmanager
@@ -81,6 +77,6 @@ def serve_hermetic(registry_port: int, directory: Path, *, address: str = "127.0
         host = f"{name}:{mirror.host.rsplit(':', 1)[1]}"
         public = f"{name}:{registry_port}"
         mirrors_path, artifacts_path = directory / MIRRORS_FILE, directory / ARTIFACTS_FILE
-        _write_yaml(mirrors_path, mirrors_document(public))
-        _write_yaml(artifacts_path, artifacts_document(mirror.artifacts, host))
+        write_atomic_bytes(mirrors_path, yaml.safe_dump(mirrors_document(public)).encode())
+        write_artifacts_file(artifacts_path, *artifact_entries(mirror.artifacts, host))
         yield SharedHermetic(public, mirrors_path, artifacts_path, host)

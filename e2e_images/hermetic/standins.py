@@ -15,11 +15,15 @@ from typing import Protocol
 
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.busybox import (
+    BUSYBOX_ARCHES,
     BUSYBOX_REPOSITORY,
     BUSYBOX_TAGS,
+    PER_ARCH_REPOSITORIES,
     WEB_SERVER_STANDINS,
     BusyboxBinaries,
+    WebServerStandin,
     build_busybox,
+    busybox_image,
     fetch_busybox_binaries,
 )
 from e2e_images.hermetic.images import BlobStore, BuiltImage
@@ -29,7 +33,7 @@ from e2e_images.hermetic.windows_base import (
     WINDOWS_REPOSITORY,
     build_windows_base,
 )
-from e2e_images.oci.models import Descriptor, Index
+from e2e_images.oci.models import Descriptor, Index, Manifest
 from e2e_images.registry.mirrors import MirrorMap
 from e2e_images.registry.reference import Reference, parse_reference
 
@@ -61,10 +65,10 @@ class SeedTarget(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StandinTag:
-    """One upstream tag and the index it points at."""
+    """One upstream tag and the index (per-arch repositories: the manifest) it points at."""
 
     reference: Reference
-    index: Index
+    index: Index | Manifest
     images: tuple[BuiltImage, ...]
 
 
@@ -109,6 +113,7 @@ def build_standins(
             index, images = build_busybox(store, binaries, web=web)
             tags += [StandinTag(parse_reference(f"{web.repository}:{t}"), index, tuple(images))
                      for t in web.tags]
+        tags += _per_arch_tags(store, binaries)
     for flavor in FLAVORS:
         repo = WINDOWS_REPOSITORY.format(flavor=flavor)
         for base in WINDOWS_BASES:
@@ -118,6 +123,21 @@ def build_standins(
             tags += [StandinTag(parse_reference(f"{repo}:{t}"), index, (image,))
                      for t in base.tags]
     return StandinSet(store, tuple(tags))
+
+
+def _per_arch_tags(store: BlobStore, binaries: BusyboxBinaries) -> list[StandinTag]:
+    """busybox, httpd and nginx under Docker Hub's per-arch names (`arm64v8/busybox:1.36`),
+    each a single-platform manifest, as the real ones are."""
+    arches = {a.goarch: a for a in BUSYBOX_ARCHES}
+    repos: list[tuple[str, tuple[str, ...], WebServerStandin | None]] = [
+        ("busybox", BUSYBOX_TAGS, None), *((w.name, w.tags, w) for w in WEB_SERVER_STANDINS)]
+    tags: list[StandinTag] = []
+    for namespace, goarch, variant in PER_ARCH_REPOSITORIES:
+        for name, names, web in repos:
+            image = busybox_image(store, binaries, arches[goarch], variant, web)
+            tags += [StandinTag(parse_reference(f"docker.io/{namespace}/{name}:{t}"),
+                                image.manifest, (image,)) for t in names]
+    return tags
 
 
 def mirror_map_for(mirror_prefix: str, hosts: Iterable[str] = UPSTREAM_HOSTS) -> MirrorMap:

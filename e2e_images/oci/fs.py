@@ -19,7 +19,9 @@ from e2e_images.oci.image import Image, Layer
 from e2e_images.oci.layerstream import (
     _OPAQUE,
     MAX_SYMLINK_HOPS,
+    Budget,
     EntryType,
+    LayerLimits,
     LayerProblem,
     RawMember,
     _MemberData,
@@ -28,7 +30,8 @@ from e2e_images.oci.layerstream import (
     iter_layer,
 )
 
-__all__ = ["Entry", "EntryType", "LayerFS", "LayerProblem", "RawMember", "iter_layer"]
+__all__ = ["Entry", "EntryType", "LayerFS", "LayerLimits", "LayerProblem", "RawMember",
+           "iter_layer"]
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -65,9 +68,12 @@ class LayerFS:
     """The merged, read-only tree of an image's layers (see the module docstring)."""
 
     def __init__(self, layers: Sequence[Layer], *, windows: bool = False,
-                 diff_ids: Sequence[str] = ()) -> None:
+                 diff_ids: Sequence[str] = (), limits: LayerLimits | None = None) -> None:
+        """`limits` (default: from the environment) bound these layers together, as an
+        image's; a layer past them raises LayerError."""
         self.layers, self.windows = tuple(layers), windows
         self.problems: list[LayerProblem] = []
+        budget = Budget(limits)
         self._entries: dict[str, Entry] = {"/": Entry("/", EntryType.DIR, 0o755, 0, 0, 0)}
         self._children: dict[str, dict[str, None]] = {"/": {}}
         self._content: dict[str, tuple[int, int, int]] = {}  # path -> (layer, offset, size)
@@ -75,7 +81,8 @@ class LayerFS:
             with layer.open() as blob:
                 for member, _ in iter_layer(blob, layer.media_type, digest=layer.digest,
                                             diff_id=diff_ids[i] if i < len(diff_ids) else "",
-                                            layer_index=i, problems=self.problems):
+                                            layer_index=i, problems=self.problems,
+                                            budget=budget):
                     self._add(i, layer.digest, member)
 
     @classmethod

@@ -3,16 +3,19 @@
 `iter_layer()` is the one reader of layer streams: the filesystem view (`oci.fs`) and the
 Windows layer lint both take their members from it. Headers are read as written (`RawMember`);
 bodies are skipped unless asked for; truncated bodies, devices and escaping names are reported
-as `LayerProblem`s rather than followed.
+as `LayerProblem`s rather than followed. What a layer and an image may decompress to is bounded
+(`LayerLimits`: bytes and entries, per layer and per image; defaults leave room for real
+Windows servercore layers, several GB and ~10^5 entries), so a gzip bomb stops at the limit.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import tarfile
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import BinaryIO
 
@@ -22,7 +25,7 @@ from e2e_images.errors import LayerError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import Hasher
 
-__all__ = ["EntryType", "LayerProblem", "RawMember", "iter_layer"]
+__all__ = ["Budget", "EntryType", "LayerLimits", "LayerProblem", "RawMember", "iter_layer"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -79,6 +82,68 @@ class _Truncated(Exception):
     pass
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+@dataclass(frozen=True, slots=True)
+class LayerLimits:
+    """Decompressed bytes and tar entries one layer, and one image's layers together, may
+    have. Each is raised with `E2E_IMAGES_MAX_<FIELD>` (`E2E_IMAGES_MAX_LAYER_BYTES=64G`)."""
+
+    layer_bytes: int = 16 << 30
+    layer_entries: int = 500_000
+    image_bytes: int = 32 << 30
+    image_entries: int = 1_000_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LayerLimits:
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            var = f"E2E_IMAGES_MAX_{f.name.upper()}"
+            text = env.get(var, "").strip().upper().removesuffix("IB").removesuffix("B")
+            if not text:
+                continue
+            number, unit = (text[:-1], text[-1]) if text[-1] in _UNITS else (text, "")
+            if not number.isdigit() or int(number) <= 0:
+                raise LayerError(f"{var}={env[var]!r} is not a positive count (K, M, G, T "
+                                 "suffixes allowed)")
+            values[f.name] = int(number) * _UNITS[unit]
+        return cls(**values)
+
+
+def _size(n: int) -> str:
+    unit = next((u for u in "TGMK" if n >= _UNITS[u] and n % _UNITS[u] == 0), "")
+    return f"{n // _UNITS[unit]} {unit}iB" if unit else f"{n} bytes"
+
+
+class Budget:
+    """What the layers of one image may still decompress to; each `iter_layer` call also
+    keeps a per-layer count. Exceeding either stops the read with a LayerError at once."""
+
+    def __init__(self, limits: LayerLimits | None = None) -> None:
+        self.limits = limits or LayerLimits.from_env()
+        self.bytes = self.entries = 0
+
+    def add(self, digest: str, layer_bytes: int, layer_entries: int, n_bytes: int,
+            n_entries: int) -> None:
+        self.bytes += n_bytes
+        self.entries += n_entries
+        lim = self.limits
+        for used, limit, what, var in (
+                (layer_bytes, lim.layer_bytes, f"layer {digest} decompresses to more than "
+                 f"{_size(lim.layer_bytes)}", "LAYER_BYTES"),
+                (layer_entries, lim.layer_entries, f"layer {digest} has more than "
+                 f"{lim.layer_entries} tar entries", "LAYER_ENTRIES"),
+                (self.bytes, lim.image_bytes, f"the image's layers decompress to more than "
+                 f"{_size(lim.image_bytes)} (at layer {digest})", "IMAGE_BYTES"),
+                (self.entries, lim.image_entries, f"the image's layers have more than "
+                 f"{lim.image_entries} tar entries (at layer {digest})", "IMAGE_ENTRIES")):
+            if used > limit:
+                raise LayerError(what, hint=f"a decompression bomb, or a real image bigger "
+                                            f"than the limit: raise E2E_IMAGES_MAX_{var}")
+
+
 class _Source:
     """The compressed side: hashes every byte so the blob digest is checked on the way."""
 
@@ -125,9 +190,10 @@ class _Zstd:
 class _Forward:
     """The uncompressed tar as a forward-only file: tarfile may skip ahead, never back."""
 
-    def __init__(self, stream: object, digest: str) -> None:
-        self._stream, self.digest = stream, digest
+    def __init__(self, stream: object, digest: str, budget: Budget | None = None) -> None:
+        self._stream, self.digest, self.budget = stream, digest, budget
         self.pos, self.last, self.hasher = 0, b"", Hasher()
+        self.entries = 0
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -148,6 +214,8 @@ class _Forward:
                              hint="the blob is truncated or corrupt") from None
         data = b"".join(parts)
         self.pos += len(data)
+        if self.budget is not None:
+            self.budget.add(self.digest, self.pos, self.entries, len(data), 0)
         self.last = data
         self.hasher.update(data)
         return data
@@ -164,7 +232,8 @@ class _Forward:
         return self.pos
 
 
-def _open_stream(blob: BinaryIO, media_type: str, digest: str) -> tuple[_Forward, _Source]:
+def _open_stream(blob: BinaryIO, media_type: str, digest: str,
+                 budget: Budget | None = None) -> tuple[_Forward, _Source]:
     """Pick the decompressor from the media type (or the magic bytes for unknown types)."""
     prefix = blob.read(4)
     sniffed = "gzip" if prefix[:2] == GZIP_MAGIC else "zstd" if prefix == ZSTD_MAGIC else ""
@@ -182,7 +251,7 @@ def _open_stream(blob: BinaryIO, media_type: str, digest: str) -> tuple[_Forward
         stream = gzip.GzipFile(fileobj=src, mode="rb")  # type: ignore[arg-type]
     elif kind == "zstd":
         stream = _Zstd(src)
-    return _Forward(stream, digest), src
+    return _Forward(stream, digest, budget), src
 
 
 class _MemberData:
@@ -225,19 +294,21 @@ def _raw(ti: tarfile.TarInfo) -> RawMember:
 
 def iter_layer(blob: BinaryIO, media_type: str = "", *, digest: str = "", diff_id: str = "",
                layer_index: int = 0, problems: list[LayerProblem] | None = None,
-               ) -> Iterator[tuple[RawMember, BinaryIO | None]]:
+               budget: Budget | None = None) -> Iterator[tuple[RawMember, BinaryIO | None]]:
     """Every tar member of one layer stream, with a reader for regular files' bodies.
 
     A body cut short ends the iteration with a `truncated` problem (a LayerError when no
     `problems` list is given). After the last member the stream is drained and the blob's
-    digest (a LayerError) and `diff_id` (a problem) are checked.
+    digest (a LayerError) and `diff_id` (a problem) are checked. `budget` (default: the
+    limits from the environment, for this layer alone) bounds what it decompresses to.
     """
     found: list[LayerProblem] = [] if problems is None else problems
 
     def note(name: str, kind: str, message: str) -> None:
         found.append(LayerProblem(layer_index, digest, name, kind, message))
 
-    fwd, src = _open_stream(blob, media_type, digest)
+    budget = budget or Budget()
+    fwd, src = _open_stream(blob, media_type, digest, budget)
     last: RawMember | None = None
     try:
         tar: tarfile.TarFile | None = tarfile.open(fileobj=fwd, mode="r:")  # noqa: SIM115
@@ -260,6 +331,8 @@ def iter_layer(blob: BinaryIO, media_type: str = "", *, digest: str = "", diff_i
         if ti is None:
             break
         tar.members.clear()  # tarfile keeps every header; we do not need them
+        fwd.entries += 1
+        budget.add(digest, fwd.pos, fwd.entries, 0, 1)
         last = _raw(ti)
         body = _MemberData(fwd, ti.name, ti.offset_data, ti.size) if ti.isreg() else None
         yield last, body  # type: ignore[misc]

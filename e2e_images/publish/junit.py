@@ -1,5 +1,7 @@
 """JUnit XML for the gate: one test case per catalog image, failures listing every finding,
-so a CI system shows which image failed which check without reading the log."""
+so a CI system shows which image failed which check without reading the log. A passing case
+carries its warnings (and the containerd pull table) as its output, each line marked as a
+warning, so they are visible without failing anything."""
 
 from __future__ import annotations
 
@@ -24,13 +26,17 @@ def junit_xml(results: GateResults, *, seconds: float = 0.0) -> str:
         if image.error is not None:
             ET.SubElement(case, "error", message=image.error[:500]).text = image.error
         elif not image.passed:
-            lines = [f.line() for f in image.findings]
+            lines = [f.line() for f in image.errors or image.findings] + \
+                [f.line() for f in image.warnings if image.errors]
             first = lines[0] if lines else "verification failed"
-            ET.SubElement(case, "failure", message=f"{len(lines)} findings; {first}"[:500],
-                          type="verification").text = "\n".join(lines)
+            ET.SubElement(case, "failure", message=(
+                f"{len(image.errors)} errors, {len(image.warnings)} warnings; {first}")[:500],
+                type="verification").text = "\n".join(lines)
         else:
-            ET.SubElement(case, "system-out").text = (
-                f"{image.list_digest or 'per-platform tags only'}")
+            out = [f"{image.list_digest or 'per-platform tags only'}",
+                   f"{len(image.warnings)} warnings",
+                   *(f.line() for f in image.warnings), *(f"info: {i}" for i in image.info)]
+            ET.SubElement(case, "system-out").text = "\n".join(out)
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)

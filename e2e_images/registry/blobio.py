@@ -1,7 +1,9 @@
 """A blob download as a file object: hashed as it is read, resumed with Range after a drop.
 
 The digest is checked when the stream reaches its end, so a consumer that reads to EOF (a copy,
-a tar reader) can never act on bytes that differ from what the manifest promised.
+a tar reader) can never act on bytes that differ from what the manifest promised. Reads take
+what has arrived (never wait for a full buffer) and stop at the blob's deadline, so a trickling
+server cannot hold a reader past it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import urllib3.exceptions
 
 from e2e_images.errors import RegistryError, RetriesExhausted
 from e2e_images.oci.digest import Hasher
+from e2e_images.registry.limits import Deadline
 
 __all__ = ["BlobStream", "open_verified"]
 
@@ -27,7 +30,7 @@ _STREAM_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSErr
 
 class BlobStream(io.RawIOBase):
     def __init__(self, resp: requests.Response, digest: str, reopen: Reopen, *,
-                 retries: int, what: str) -> None:
+                 retries: int, what: str, deadline: Deadline | None = None) -> None:
         super().__init__()
         self._resp = resp
         self._digest = digest
@@ -36,6 +39,7 @@ class BlobStream(io.RawIOBase):
         self._what = what
         self._hasher = Hasher(digest.split(":", 1)[0])
         self._done = False
+        self._deadline = deadline
 
     def readable(self) -> bool:
         return True
@@ -45,8 +49,10 @@ class BlobStream(io.RawIOBase):
             return 0
         resumes = 0
         while True:
+            if self._deadline is not None:
+                self._deadline.check(f"{self._what} after {self._hasher.size} bytes")
             try:
-                chunk = self._resp.raw.read(len(buffer), decode_content=True)
+                chunk = self._resp.raw.read1(len(buffer), decode_content=True)
                 break
             except _STREAM_ERRORS as exc:
                 resumes += 1
@@ -94,6 +100,7 @@ def skip_to(resp: requests.Response, offset: int) -> requests.Response:
 
 
 def open_verified(resp: requests.Response, digest: str, reopen: Reopen, *, retries: int,
-                  what: str, buffer_size: int = 1 << 20) -> io.BufferedReader:
-    return io.BufferedReader(BlobStream(resp, digest, reopen, retries=retries, what=what),
-                             buffer_size=buffer_size)
+                  what: str, buffer_size: int = 1 << 20,
+                  deadline: Deadline | None = None) -> io.BufferedReader:
+    return io.BufferedReader(BlobStream(resp, digest, reopen, retries=retries, what=what,
+                                        deadline=deadline), buffer_size=buffer_size)

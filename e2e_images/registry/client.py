@@ -25,6 +25,7 @@ from e2e_images.registry import uploads
 from e2e_images.registry.auth import Authenticator, merge_scopes, repository_scope
 from e2e_images.registry.blobio import open_verified, skip_to
 from e2e_images.registry.credentials import Credentials, credentials_for
+from e2e_images.registry.limits import MAX_BODY_BYTES, Deadline, Limits
 from e2e_images.registry.reference import DOCKER_HUB
 from e2e_images.registry.transport import Transport
 
@@ -41,7 +42,8 @@ __all__ = [
 log = logging.getLogger("e2e_images.registry")
 
 DOCKER_HUB_API = "registry-1.docker.io"
-MAX_MANIFEST_BYTES = 4 << 20  # what distribution accepts; a larger answer is not a manifest
+_PUT_RACE_RETRIES = 3
+MAX_MANIFEST_BYTES = MAX_BODY_BYTES  # what distribution accepts; more is not a manifest
 
 
 def is_loopback(host: str) -> bool:
@@ -62,7 +64,6 @@ def base_url(registry: str, insecure: bool = False) -> str:
     return f"{scheme}://{host}"
 
 
-_LINK_RACE_RETRIES = 3  # see put_manifest
 _MAX_REMEMBERED = 4096  # manifests and configs by digest, per client
 _T = TypeVar("_T")
 
@@ -81,9 +82,11 @@ class RepositoryBlobs:
 class RegistryClient:
     def __init__(self, registry: str, *, session: requests.Session | None = None,
                  insecure: bool = False, credentials: Credentials | None = None,
-                 retries: int = 5, backoff: float = 0.5, chunk_size: int = 8 << 20) -> None:
+                 retries: int = 5, backoff: float = 0.5, chunk_size: int = 8 << 20,
+                 limits: Limits | None = None) -> None:
         """`credentials=None` looks them up in the Docker config on the first challenge;
-        pass `credentials.ANONYMOUS` to never send any."""
+        pass `credentials.ANONYMOUS` to never send any. `limits`: timeouts, deadlines and
+        body caps (default: `Limits.from_env()`)."""
         self.registry = registry
         self.base_url = base_url(registry, insecure)
         if session is None:
@@ -94,7 +97,7 @@ class RegistryClient:
         lookup = (lambda: credentials_for(registry)) if credentials is None else None
         self.auth = Authenticator(credentials, lookup=lookup)
         self.transport = Transport(self.base_url, session, self.auth, retries=retries,
-                                   backoff=backoff)
+                                   backoff=backoff, limits=limits)
         self.chunk_size = chunk_size
         self._by_digest: dict[tuple[str, str], object] = {}
 
@@ -145,7 +148,7 @@ class RegistryClient:
         digest = sha256_digest(raw)
         if is_digest(ref) and ref != digest:
             raise RegistryError(f"refusing to put a manifest with digest {digest} as {ref}")
-        for attempt in range(1, _LINK_RACE_RETRIES + 2):
+        for attempt in range(_PUT_RACE_RETRIES + 1):
             try:
                 resp = self.transport.request(
                     "PUT", f"/v2/{repository}/manifests/{ref}",
@@ -153,12 +156,13 @@ class RegistryClient:
                     headers={"Content-Type": media_type}, body=raw, ok=(200, 201))
                 break
             except RegistryError as exc:
-                # distribution's filesystem driver writes link files in place: while another
-                # client links the same blob or tag, a reader can see a half-written link and
-                # answer DIGEST_INVALID for bytes we just hashed ourselves. Same bytes again.
-                if exc.code != "DIGEST_INVALID" or attempt > _LINK_RACE_RETRIES:
+                # Our bytes hash to `digest`, so a DIGEST_INVALID here is distribution reading
+                # a blob link another push is writing (its filesystem driver writes in place):
+                # transient when runs push the same blobs at once.
+                if exc.code != "DIGEST_INVALID" or attempt == _PUT_RACE_RETRIES:
                     raise
-                self.transport.sleep(self.transport.backoff * attempt)
+                log.info("PUT manifest %s:%s: %s; retrying", repository, ref, exc.message)
+                self.transport.sleep(self.transport.backoff * 2 ** attempt)
         resp.close()
         answered = resp.headers.get("Docker-Content-Digest", digest)
         if answered != digest:
@@ -194,8 +198,9 @@ class RegistryClient:
                                           ok=(200, 206), stream=True)
             return skip_to(resp, offset)
 
+        deadline = Deadline(self.transport.limits.blob_deadline, "blob_deadline")
         return open_verified(reopen(0), digest, reopen, retries=self.transport.retries,
-                             what=f"blob {repository}@{digest}")
+                             what=f"blob {repository}@{digest}", deadline=deadline)
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         scope = merge_scopes(repository_scope(repository, "pull,push"),

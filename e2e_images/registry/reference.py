@@ -6,17 +6,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci.digest import is_digest
+from e2e_images.refgrammar import is_repository_name, is_tag
 
 __all__ = ["DOCKER_HUB", "Reference", "ReferenceError", "parse_reference"]
 
 DOCKER_HUB = "docker.io"
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 
 
 class ReferenceError(E2EImagesError):
@@ -71,7 +69,7 @@ def parse_reference(text: str) -> Reference:
     colon = text.rfind(":")
     if colon > last_slash:
         text, tag = text[:colon], text[colon + 1 :]
-        if not _TAG.match(tag):
+        if not is_tag(tag):
             raise ReferenceError(f"reference {original!r}: {tag!r} is not a valid tag")
     parts = text.split("/")
     if len(parts) > 1 and _is_registry(parts[0]):
@@ -82,7 +80,7 @@ def parse_reference(text: str) -> Reference:
         registry = DOCKER_HUB
     if registry == DOCKER_HUB and len(path) == 1:
         path = ["library", *path]
-    if not path or not all(_COMPONENT.match(p) for p in path):
+    if not path or not is_repository_name("/".join(path)):
         raise ReferenceError(f"reference {original!r}: invalid repository name")
     if not tag and not digest:
         tag = "latest"

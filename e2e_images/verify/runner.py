@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Index
 from e2e_images.platforms import Platform
+from e2e_images.verify.checks.layer_integrity import LayerIntegrityCheck
 from e2e_images.verify.checks.manifest_list import Child, ManifestListCheck
 from e2e_images.verify.checks.root_image import BaseImage, RootImageCheck
 from e2e_images.verify.checks.windows_layer import WindowsLayerCheck
@@ -34,7 +35,8 @@ def run_checks(image: Image, *, expectations: Expectations | None = None,
                base: BaseImage | None = None, root: BaseImage | None = None,
                forbidden_roots: Sequence[BaseImage] = (), fast: bool = False,
                extra: Sequence[ImageCheck] = (), view: ImageView | None = None) -> Report:
-    """Windows lint (W1-W13) on the added layers, then the expectations for the image's OS.
+    """Layer integrity (digests, diff_ids, refused entries) and the Windows lint (W1-W13) on
+    the added layers (every layer when the base is unknown), then the expectations.
 
     `extra` are further checks (anything with `run(view)`), e.g. the labels the plan
     requires. A base the image does not start with (a multi-stage build FROM scratch) only
@@ -43,7 +45,7 @@ def run_checks(image: Image, *, expectations: Expectations | None = None,
     skip = base_layer_count(image, base)
     view = view or ImageView(image, base_layers=skip, fast=fast)
     results: list[CheckResult] = []
-    checks: list[ImageCheck] = []
+    checks: list[ImageCheck] = [LayerIntegrityCheck()]
     if view.is_windows:
         checks.append(WindowsLayerCheck(base.os_version if base is not None else ""))
     section = expectations.for_os(image.platform.os) if expectations is not None else None
@@ -63,7 +65,11 @@ def run_checks(image: Image, *, expectations: Expectations | None = None,
 
 def run_list_checks(index: Index, children: Mapping[str, Child],
                     expected_platforms: Sequence[Platform] = (), *,
-                    base_os_versions: Mapping[str, str] | None = None) -> Report:
-    check = ManifestListCheck(tuple(expected_platforms), dict(base_os_versions or {}))
+                    base_os_versions: Mapping[str, str] | None = None,
+                    gating: frozenset[str] | None = None) -> Report:
+    """The list checks; `gating`: the containerd families whose problems are findings
+    (default: containerd.DEFAULT_GATING)."""
+    check = ManifestListCheck(tuple(expected_platforms), dict(base_os_versions or {}),
+                              **({"gating": gating} if gating is not None else {}))
     check.validate()
     return Report(index.digest, (check.run(index, children),))

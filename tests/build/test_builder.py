@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from e2e_images.build.builder import build_target
-from e2e_images.errors import DockerfileError
+from e2e_images.errors import BuildError, DockerfileError
 from e2e_images.oci.fs import LayerFS
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Index
@@ -143,16 +143,20 @@ def test_noop_rebuild_pushes_nothing(session):
     assert second.images[0].published.pushed is False
 
 
-def test_run_in_a_windows_stage_names_the_line(session, tmp_path):
-    d = tmp_path / "images" / "bad"
+def nanoserver_target(session, tmp_path, dockerfile: str):
+    """The one target of a one-image catalog on nanoserver ltsc2022, with this Dockerfile."""
+    d = tmp_path / "images" / "one"
     d.mkdir(parents=True)
     (d / "VERSION").write_text("1.0\n")
     (d / "BASEIMAGE").write_text(
         "windows/amd64/ltsc2022=mcr.microsoft.com/windows/nanoserver:ltsc2022\n")
-    (d / "Dockerfile").write_text("ARG BASEIMAGE\nFROM $BASEIMAGE\n\nRUN mkdir C:\\x\n")
-    target = plan_for(session, images=tmp_path / "images").targets()[0]
-    with pytest.raises(DockerfileError) as info:
-        build_target(target, session.env)
+    (d / "Dockerfile").write_text(dockerfile)
+    return plan_for(session, images=tmp_path / "images").targets()[0]
+
+
+def test_run_in_a_windows_stage_names_the_line(session, tmp_path):
+    with pytest.raises(DockerfileError) as info:  # at plan time, before any build
+        nanoserver_target(session, tmp_path, "ARG BASEIMAGE\nFROM $BASEIMAGE\n\nRUN mkdir C:\\x\n")
     err = info.value
     assert (err.line, Path(err.path).name) == (4, "Dockerfile")
     assert "--platform=linux" in (err.hint or "") and "RUN" in err.message
@@ -188,3 +192,12 @@ def test_list_index_media_type_and_children_single(session):
     for entry in index.manifests:
         assert client.get_manifest("e2e-test-images/windows-nanoserver",
                                    entry.digest).media_type.endswith("manifest.v1+json")
+
+
+def test_add_checksum_mismatch_names_the_line(session, tmp_path):
+    url = "https://github.com/kubernetes-sigs/windows-testing/raw/master/images/busybox/busybox.exe"
+    target = nanoserver_target(session, tmp_path, f"ARG BASEIMAGE\nFROM $BASEIMAGE\n\n"
+                               f"ADD --checksum=sha256:{'0' * 64} {url} /bin/bb.exe\n")
+    with pytest.raises(BuildError, match="checksum mismatch") as info:
+        build_target(target, session.env)
+    assert (info.value.line, Path(info.value.path or "").name) == (4, "Dockerfile")

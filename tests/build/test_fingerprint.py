@@ -70,12 +70,12 @@ def test_sources_digest_hashes_go_sources_without_compiling(tmp_path):
     (image / "go.mod").write_text("module example.invalid/img\n\ngo 1.19\n")
     (image / "cmd" / "main.go").write_text("package main\n\nfunc main() {}\n")
     go = GoBinaries(srcs=("cmd/cmd",), ld_flags="")
-    before = fp.sources_digest(image, go, LINUX)
+    before = fp.sources_digest(image, go, LINUX, tmp_path)
     assert not (image / "cmd" / "cmd").exists()  # nothing was built
     (image / "cmd" / "main.go").write_text("package main\n\nfunc main() { println() }\n")
-    assert fp.sources_digest(image, go, LINUX) != before
-    assert fp.sources_digest(image, go, parse_platform("linux/arm64")) != \
-        fp.sources_digest(image, go, LINUX)
+    assert fp.sources_digest(image, go, LINUX, tmp_path) != before
+    assert fp.sources_digest(image, go, parse_platform("linux/arm64"), tmp_path) != \
+        fp.sources_digest(image, go, LINUX, tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -2,43 +2,33 @@
 its build added, its image's expectations.yaml, the plan's labels, and for Windows images
 whose expectations say so, nanoserver (never servercore) of its release as the root.
 
+Through the one verification entry (`audit.verify`, as the gate and `e2e-images verify`).
 Fast mode first (config and added layers only); the base layers are read only when an
 expectation names a path the added layers do not hold (httpd's vcruntime140.dll comes from
-busybox).
+busybox). Warnings pass unless `--fail-on-warnings`; the summary table shows them.
 """
 
 from __future__ import annotations
 
-from e2e_images.audit import base_image, root_images
-from e2e_images.errors import E2EImagesError
-from e2e_images.verify.checks.metadata import MetadataCheck
-from e2e_images.verify.expectations import EXPECTATIONS_FILE, load_expectations
-from e2e_images.verify.runner import run_checks
+from dataclasses import replace
+
+from e2e_images.audit import verify
+from e2e_images.summary import WARNINGS_PROPERTY
 
 
-def _report(target, image, clients, *, fast: bool):
-    expect = target.dockerfile.parent / EXPECTATIONS_FILE
-    expectations = load_expectations(expect) if expect.is_file() else None
-    base = None
-    if target.base_image:
-        try:
-            base = base_image(clients, target.base_image, target.platform)
-        except E2EImagesError as exc:  # the base test (test_bases.py) says why
-            raise AssertionError(f"base {target.base_image} unreadable: {exc}") from None
-    root, forbidden = None, []
-    if image.platform.os == "windows":
-        root, forbidden = root_images(clients, image.config.platform.os_version)
-    return run_checks(image, expectations=expectations, base=base, root=root,
-                      forbidden_roots=forbidden, fast=fast,
-                      extra=[MetadataCheck(labels=dict(target.labels))])
-
-
-def test_target_passes_static_checks(built_target, built_image, e2e_clients):
+def test_target_passes_static_checks(built_target, e2e_clients, e2e_verify_options,
+                                     pytestconfig, record_property):
     target = built_target.target
-    report = _report(target, built_image, e2e_clients, fast=True)
+    options = replace(e2e_verify_options, fast=True, labels=True)
+    report = verify(e2e_clients, target, options=options)
     if any(r.unverified for r in report.results):
-        report = _report(target, built_image, e2e_clients, fast=False)
-    assert report.passed, "\n".join([report.summary(), *report.lines()])
+        report = verify(e2e_clients, target, options=replace(options, fast=False))
+    record_property(WARNINGS_PROPERTY, len(report.warnings))
+    fail_on_warnings = pytestconfig.getoption("fail_on_warnings")
+    assert report.ok(fail_on_warnings=fail_on_warnings), "\n".join(
+        [report.summary(), *report.lines()])
+    unread = [line for r in report.results if r.check == "base" for line in r.info]
+    assert not unread, unread  # the base test (test_bases.py) says why
     skipped = [f"{r.check}: {r.skipped}" for r in report.results
                if r.skipped and r.check != "windows_layer"]
     assert not skipped, skipped  # a root image that cannot be resolved is not a pass

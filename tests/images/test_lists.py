@@ -1,75 +1,80 @@
 """Every image's manifest list: complete and truthful (entries 1:1 with BASEIMAGE, in order,
-full os.version equal to child and base), and what containerd pulls from it on each Windows
-node build and on the Linux arm variants."""
+full os.version equal to child and base), and what each containerd release pulls from it on
+each Windows node build and on the Linux arm variants.
+
+Through the one verification entry (`audit.verify`), list checks only (the children are
+test_checks.py's). An image that publishes per-platform tags only has no list: skipped.
+"""
 
 from __future__ import annotations
 
-from e2e_images.audit import base_image, fetch_children
-from e2e_images.errors import E2EImagesError
-from e2e_images.oci.models import ImagePlatform
-from e2e_images.registry.reference import parse_reference
-from e2e_images.verify import containerd
-from e2e_images.verify.checks.manifest_list import entry_build
-from e2e_images.verify.runner import run_list_checks
+from dataclasses import replace
 
-# Node build -> the build of the entry it must pull (None: the one built for it, if any).
-# Client 22621 (Windows 11 22H2) runs LTSC 2022 images; nothing is built for it.
-HOSTS = {17763: 17763, 20348: 20348, 26100: 26100, 22621: 20348}
+import pytest
+
+from e2e_images.audit import VerifyOptions, verify
+from e2e_images.summary import WARNINGS_PROPERTY
+from e2e_images.verify.containerd import LINUX_HOSTS, WINDOWS_HOSTS, can_run, parse_families
 
 
-def _per_platform_tags_only(image_plan, built_list) -> bool:
+def _needs_list(image_plan, built_list) -> None:
     assert (built_list is None) == (not image_plan.has_list)
-    return built_list is None
+    if built_list is None:
+        pytest.skip(f"{image_plan.spec.dir} publishes per-platform tags only (no list)")
 
 
-def test_list_matches_the_plan(image_plan, built_list, e2e_clients):
-    if _per_platform_tags_only(image_plan, built_list):
-        return
-    ref = e2e_clients.resolve(parse_reference(image_plan.list_tag))
-    children = fetch_children(e2e_clients, ref, built_list)
-    bases: dict[str, str] = {}
-    for target in image_plan.targets:
-        if target.platform.is_windows and target.base_image:
-            try:
-                bases[target.platform.key] = base_image(e2e_clients, target.base_image,
-                                                        target.platform).os_version
-            except E2EImagesError as exc:
-                raise AssertionError(f"base {target.base_image}: {exc}") from None
-    report = run_list_checks(built_list, children, [t.platform for t in image_plan.targets],
-                             base_os_versions=bases)
-    assert report.passed, "\n".join(report.lines())
+def _list_report(image_plan, clients, options):
+    return verify(clients, image_plan, options=replace(options, children=False))
+
+
+def test_list_matches_the_plan(image_plan, built_list, e2e_clients, e2e_verify_options,
+                               pytestconfig, record_property):
+    _needs_list(image_plan, built_list)
+    report = _list_report(image_plan, e2e_clients, e2e_verify_options)
+    record_property(WARNINGS_PROPERTY, len(report.warnings))
+    fail_on_warnings = pytestconfig.getoption("fail_on_warnings")
+    assert report.ok(fail_on_warnings=fail_on_warnings), "\n".join(report.lines())
     assert len(built_list.platforms()) == len(image_plan.targets)
 
 
-def test_containerd_pulls_the_entry_built_for_each_node(image_plan, built_list):
-    if _per_platform_tags_only(image_plan, built_list):
-        return
-    built = {t.platform.arch: set() for t in image_plan.targets if t.platform.is_windows}
-    for t in image_plan.targets:
-        if t.platform.is_windows:
-            built[t.platform.arch].add(int(t.os_version.split(".")[2]))
-    for arch, builds in built.items():
-        for host, wanted in HOSTS.items():
-            chosen = containerd.select(built_list.manifests, containerd.windows_host(host, arch))
-            if wanted in builds:
-                assert chosen is not None, f"a {host} node finds nothing to pull"
-                assert chosen.platform.os == "windows"
-                assert entry_build(chosen.platform) == wanted, (
-                    f"a {host} node pulls {chosen.platform}, want 10.0.{wanted}")
-            else:
-                assert chosen is None, f"a {host} node pulls {chosen.platform}, built for none"
+def test_containerd_pull_table_covers_every_family_and_node(image_plan, built_list,
+                                                            e2e_clients, e2e_verify_options):
+    _needs_list(image_plan, built_list)
+    windows = [t for t in image_plan.targets if t.platform.is_windows]
+    linux = {t.platform.arch for t in image_plan.targets if t.platform.os == "linux"}
+    if not windows and not linux & {"arm", "arm64"}:
+        pytest.skip(f"{image_plan.spec.dir}: no Windows entry and no arm entry to resolve")
+    report = _list_report(image_plan, e2e_clients, e2e_verify_options)
+    table = [line for line in report.info if line.startswith("containerd ")]
+    for t in windows[:1]:
+        for host in WINDOWS_HOSTS:
+            hits = [line for line in table if f" on {host.label} ({t.platform.arch}) " in line]
+            assert len(hits) == 4, (host.label, hits)  # one per family
+    for host in LINUX_HOSTS:
+        if host.platform.architecture in linux & {"arm", "arm64"}:
+            hits = [line for line in table if f" on {host.label} " in line]
+            assert hits and "pulls nothing" not in hits[0], hits
+    pull_errors = [f.line() for f in report.errors if f.check == "LIST-CONTAINERD"]
+    assert not pull_errors, pull_errors
 
 
-def test_arm_variants_resolve(image_plan, built_list):
-    if _per_platform_tags_only(image_plan, built_list):
-        return
-    arches = {t.platform.arch for t in image_plan.targets if t.platform.os == "linux"}
-    for host, arch, variant in (("arm", "arm", "v7"), ("arm/v7", "arm", "v7"),
-                                ("arm64", "arm64", ""), ("arm64/v8", "arm64", "")):
-        if arch not in arches:
-            continue
-        want_arch, _, want_variant = host.partition("/")
-        chosen = containerd.select(built_list.manifests,
-                                   ImagePlatform("linux", want_arch, want_variant))
-        assert chosen is not None, f"linux/{host} resolves to nothing"
-        assert (chosen.platform.architecture, chosen.platform.variant) == (arch, variant)
+def test_each_node_of_a_built_release_pulls_its_own_entry(image_plan, built_list,
+                                                          e2e_clients):
+    """Under 2.2+ (sorted by os.version) every Windows node pulls the entry built for its
+    release; a client 22621 node pulls the LTSC 2022 one. (No "windows" in the test's name:
+    `-k windows` selects the Windows build.)"""
+    _needs_list(image_plan, built_list)
+    built = {int(t.os_version.split(".")[2]) for t in image_plan.targets
+             if t.platform.is_windows}
+    if not built:
+        pytest.skip(f"{image_plan.spec.dir} has no Windows entry")
+    report = verify(e2e_clients, image_plan,
+                    options=VerifyOptions(gating=parse_families("all"), children=False))
+    for host in WINDOWS_HOSTS:
+        want = max((b for b in built if can_run(host.build, b)), default=None)
+        line = next(x for x in report.info if x.startswith(f"containerd 2.2+ on {host.label} "))
+        if want is None:
+            assert line.endswith("pulls nothing"), line
+        else:
+            assert f":10.0.{want}." in line, line
+

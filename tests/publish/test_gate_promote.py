@@ -145,7 +145,8 @@ def test_failing_verification_gates_and_is_never_proposed(tree, tmp_path, stagin
 
 
 def test_build_failure_exits_3(tree, tmp_path, staging, mirror_map_file) -> None:
-    write(tree / "top" / "Dockerfile", "ARG BASEIMAGE\nFROM $BASEIMAGE\nCOPY nope.txt /\n")
+    # plan-time checks pass; the build finds no such base image
+    write(tree / "top" / "Dockerfile", "FROM docker.io/library/no-such-base:1\nCOPY top.txt /\n")
     outcome, opts = gate(tree, staging.namespace(), mirror_map_file, tmp_path,
                          images_yaml=tmp_path / "images.yaml")
     assert outcome.exit_code == EXIT_BUILD

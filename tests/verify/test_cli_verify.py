@@ -1,5 +1,5 @@
-"""`e2e-images verify` against a real registry: exit 0 on a good list, 1 naming the check on
-each broken one."""
+"""`e2e-images verify` against a real registry: exit 0 on a good list (its warnings printed),
+1 naming the check on each broken one; warnings fail only with --fail-on-warnings."""
 
 from __future__ import annotations
 
@@ -9,11 +9,25 @@ import sys
 from pathlib import Path
 
 import pytest
-from verify_builders import LINUX_PATH, Builder, Raw, entry, push_index, raw_tar
+from verify_builders import (
+    APPLETS,
+    LINUX_PATH,
+    Builder,
+    Raw,
+    buildkit_tar,
+    busybox_shape,
+    entry,
+    push_index,
+    raw_tar,
+    with_windows_runtime,
+)
 
+from e2e_images.audit import BASE_NAME_ANNOTATION
+from e2e_images.build.windows_layer import WinEntry
 from e2e_images.cli import main
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.models import Descriptor, ImagePlatform
+from e2e_images.oci.mutate import set_annotations
 
 RELEASES = ("1809", "ltsc2022", "ltsc2025")
 EXPECTATIONS = """\
@@ -67,11 +81,36 @@ def _run(world, *refs: str, extra: tuple[str, ...] = ()) -> int:
     return main(args)
 
 
-def test_a_good_list_exits_0(world, capsys):
+def test_a_good_list_exits_0_reporting_what_each_containerd_pulls(world, capsys):
+    ref = f"{world['host']}/{world['repo']}:1.36.1-1"
     assert _run(world, "1.36.1-1") == 0
     out, err = capsys.readouterr()
-    assert out == "" and "ok " in err and "0 findings" in err
+    assert "ok " in err and "0 errors, 1 warnings" in err
     assert "skipped" not in err  # the nanoserver root and the bases were resolved
+    findings = [line for line in out.splitlines() if ": info: " not in line]
+    # BASEIMAGE order 1809, ltsc2022, ltsc2025: a 2025 node on containerd 1.7.20-2.1 pulls
+    # the ltsc2022 entry. It runs there, so it is a warning naming the order that fixes it.
+    assert findings == [
+        f"{ref}: LIST-CONTAINERD windows/amd64:10.0.20348.2966 containerd 1.7.20-2.1 "
+        "node.kubernetes.io/windows-build=10.0.26100: warning: pulls manifests[2] built for "
+        "10.0.20348, not manifests[3] built for 10.0.26100; the BASEIMAGE order "
+        "windows/amd64/ltsc2025, windows/amd64/ltsc2022, windows/amd64/1809 (newest release "
+        "first) fixes it"]
+    assert (f"{ref}: info: containerd 1.7.20-2.1 on node.kubernetes.io/windows-build=10.0.26100"
+            " (amd64) pulls manifests[2] windows/amd64:10.0.20348.2966") in out
+    assert (f"{ref}: info: containerd 1.6 on node.kubernetes.io/windows-build=10.0.22621 "
+            "(amd64) pulls nothing (information: not a gating family)") in out
+
+
+def test_warnings_fail_only_when_asked(world, capsys):
+    assert _run(world, "1.36.1-1", extra=("--fail-on-warnings",)) == 1
+    assert "FAIL " in capsys.readouterr().err
+    assert _run(world, "1.36.1-1", extra=("--containerd-families", "2.2+",
+                                          "--fail-on-warnings")) == 0
+    assert _run(world, "1.36.1-1", extra=("--containerd-families", "all")) == 1
+    out = capsys.readouterr().out
+    assert "LIST-CONTAINERD windows/amd64 containerd 1.6 node.kubernetes.io/windows-build=" \
+        "10.0.22621: pulls nothing, though manifests[2] (10.0.20348) runs there" in out
 
 
 def test_json_report(world, capsys):
@@ -101,8 +140,11 @@ CASES = {
     "buildkit-symlink": ("W6", lambda b: b.busybox("ltsc2022", link_prefix="Files/")),
     "no-vcruntime": ("FILE-EXISTS", lambda b: b.busybox("ltsc2022", vcruntime=False)),
     "servercore": ("BASE-ROOT", lambda b: b.busybox("ltsc2022", flavor="servercore")),
-    "outside-files": ("W3", lambda b: b.add(b.busybox("ltsc2022"), raw=raw_tar(
-        [Raw("bin", "dir"), Raw("bin/evil.exe", data=b"MZ")]))),
+    "whiteout-outside-files": ("W4", lambda b: b.add(b.busybox("ltsc2022"), raw=raw_tar(
+        [Raw("Hives/.wh.Sam_Delta")]))),
+    "hardlink-to-nothing": ("W5", lambda b: b.add(b.busybox("ltsc2022"), raw=raw_tar(
+        [Raw("Files/bin", "dir"), Raw("Files/bin/sh2.exe", "hardlink",
+                                      link="Files/bin/gone.exe")]))),
 }
 
 
@@ -116,7 +158,17 @@ def test_each_broken_child_exits_1_naming_the_check(world, client, capsys, case)
     assert lines and all(line.startswith(f"{world['host']}/{world['repo']}:{tag}")
                          for line in lines)
     hits = [line for line in lines if f": {rule} windows/amd64:10.0.20348.2966 " in line]
-    assert hits, out
+    assert hits and ": warning: " not in hits[0], out
+
+
+def test_an_entry_outside_files_is_a_warning(world, client, capsys):
+    """The node does not import it; unless an expectation needs the file, nothing breaks."""
+    image = world["b"].add(world["b"].busybox("ltsc2022"), raw=raw_tar(
+        [Raw("bin", "dir"), Raw("bin/stray.txt", data=b"x")]))
+    tag = _swap(world, client, "ltsc2022", image, "outside-files")
+    assert _run(world, tag, extra=("--containerd-families", "2.2+")) == 0
+    out = capsys.readouterr().out
+    assert ": W3 windows/amd64:10.0.20348.2966 bin/stray.txt: warning: " in out
 
 
 def test_list_level_breakage_exits_1_naming_the_check(world, client, capsys):
@@ -167,3 +219,66 @@ def test_per_platform_tag_that_is_an_index(world, client, capsys):
     finally:  # the tag is the good list's child too: point it back at the image
         m = world["b"].store.open_blob(w2022.digest).read()
         client.put_manifest(world["repo"], tag, m, w2022.media_type)
+
+
+# -- a bare reference: BuildKit's shape on a nanoserver stand-in ---------------------------
+
+
+def _bare(world, client, tag: str, tar: bytes, *extra: str) -> int:
+    b = world["b"]
+    image = with_windows_runtime(b, b.add(b.base("ltsc2022"), raw=tar))
+    b.push(client, world["repo"], image, tag=tag)
+    return main(["verify", f"{world['host']}/{world['repo']}:{tag}", "--mirrors",
+                 str(world["mirrors"]), *extra])
+
+
+def test_buildkit_busybox_with_the_workaround_passes_with_warnings(world, client, capsys):
+    assert _bare(world, client, "bk-busybox", buildkit_tar(busybox_shape())) == 0
+    out, err = capsys.readouterr()
+    assert "ok " in err and " 0 errors, " in err
+    lines = out.splitlines()
+    assert lines and all(": warning: " in line for line in lines), out
+    rules = {line.split(": ", 2)[1].split(" ")[0] for line in lines}
+    assert rules == {"W6", "W7", "W9"}
+    assert "W3" not in out  # the nanoserver layer (UtilityVM/) is the base, not added
+    assert _bare(world, client, "bk-busybox", buildkit_tar(busybox_shape()),
+                 "--fail-on-warnings") == 1
+
+
+def test_buildkit_busybox_without_the_workaround_names_the_dangling_symlinks(world, client,
+                                                                             capsys):
+    assert _bare(world, client, "bk-broken", buildkit_tar(busybox_shape(workaround=False))) == 1
+    out = capsys.readouterr().out
+    errors = [line for line in out.splitlines() if ": warning: " not in line]
+    assert {line.split(" ")[3].rstrip(":") for line in errors} == {
+        f"Files/bin/{a}.exe" for a in APPLETS}
+    assert all(" W6 " in line and "dangling symlink" in line for line in errors)
+
+
+def test_whiteout_outside_files_and_hardlink_to_nothing_exit_1(world, client, capsys):
+    tar = raw_tar([Raw(".wh.Windows"), Raw("Files/bin", "dir"),
+                   Raw("Files/bin/sh.exe", "hardlink", link="Files/bin/gone.exe")])
+    assert _bare(world, client, "bad-links", tar) == 1
+    out = capsys.readouterr().out
+    errors = {(line.split(" ")[1], line.split(" ")[3].rstrip(":"))
+              for line in out.splitlines() if ": warning: " not in line}
+    assert errors == {("W4", ".wh.Windows"), ("W5", "Files/bin/sh.exe")}
+
+
+def test_a_bare_reference_takes_its_base_from_its_annotations(world, client, capsys):
+    """Without a plan, `org.opencontainers.image.base.name` says which layers are the base's:
+    its stray entry is not judged as this image's. Without the annotation, only the
+    nanoserver root is recognised as base, and the stray entry is an added one (W3)."""
+    b, repo, host = world["b"], world["repo"], world["host"]
+    base = b.add(b.base("ltsc2022"), raw=raw_tar([Raw("stray.txt", data=b"x")]))
+    b.push(client, repo, base, tag="annotated-base")
+    child = with_windows_runtime(b, b.add(base, entries=[WinEntry.file("x.txt", b"x")]))
+    b.push(client, repo, child, tag="plain-child")
+    annotated = set_annotations(child.manifest,
+                                {BASE_NAME_ANNOTATION: f"{host}/{repo}:annotated-base"})
+    client.put_manifest(repo, "annotated-child", annotated.raw, annotated.media_type)
+    mirrors = ("--mirrors", str(world["mirrors"]))
+    assert main(["verify", f"{host}/{repo}:plain-child", *mirrors]) == 0
+    assert ": W3 windows/amd64:10.0.20348.2966 stray.txt: warning: " in capsys.readouterr().out
+    assert main(["verify", f"{host}/{repo}:annotated-child", *mirrors]) == 0
+    assert capsys.readouterr().out == ""

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from verify_builders import Builder, fake_go_elf, fake_go_pe
+from verify_builders import (
+    APPLETS,
+    Builder,
+    buildkit_tar,
+    busybox_shape,
+    fake_go_elf,
+    fake_go_pe,
+    with_windows_runtime,
+)
 
 from e2e_images.build.linux_layer import FileKind, LayerEntry
 from e2e_images.build.windows_layer import WinEntry
@@ -75,6 +83,21 @@ def test_busybox_applet_links_must_be_relative_and_resolve_to_busybox():
     assert messages["/bin/busybox.exe"] == "link target binary missing"
     assert "does not resolve" in messages["/bin/ls.exe"]
     assert "at least 4" in messages["/bin"]
+
+
+def test_buildkit_prefixed_applet_links_are_warnings_when_a_copy_waits_there():
+    """Upstream's busybox ships bin/Files/busybox.exe, so BuildKit's `Files/busybox.exe`
+    targets resolve (relative to bin/) to a copy of the binary: the applets work."""
+    b = Builder()
+    check = SymlinkCheck("/bin", "/bin/busybox.exe", min_count=4)
+    for workaround, severity in ((True, "warning"), (False, "error")):
+        image = with_windows_runtime(b, b.add(b.base("ltsc2022"),
+                                              raw=buildkit_tar(busybox_shape(
+                                                  workaround=workaround))))
+        result = check.run(ImageView(image))
+        assert {f.subject for f in result.findings} == {f"/bin/{a}.exe" for a in APPLETS}
+        assert {f.severity for f in result.findings} == {severity}
+        assert result.passed == workaround
 
 
 def test_go_binaries_machine_and_version():

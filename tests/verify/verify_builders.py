@@ -175,3 +175,69 @@ def entry(desc: Descriptor, **platform: str) -> Descriptor:
                         platform.get("os_version", p.os_version), p.os_features)
     return Descriptor(desc.media_type, desc.digest, desc.size, platform=new,
                       annotations=desc.annotations)
+
+
+# -- layers in the shapes other producers write ------------------------------------------
+# (spec, Windows path) -> what a diff entry is: ("file", data) | ("dir",) | ("symlink", target)
+# | ("hardlink", target). Names and targets are as the Linux diff has them (no `Files/`).
+Shape = Sequence[tuple[str, str, str | bytes]]
+NANOS = 5  # the mtime's nanoseconds: `%d.%d` writes them unpadded, `x.5`
+
+
+def buildkit_tar(entries: Shape, *, nanos: int = NANOS) -> bytes:
+    """A layer as BuildKit's `util/winlayers` differ writes it (read from its code):
+    `Hives` then `Files`, every diff entry renamed under `Files/` and every link target
+    (symlink and hardlink alike) prefixed with `Files/`; directories get fileattr 16 and a
+    directory security descriptor, regular files 32 and a file descriptor; symlinks and
+    hardlinks get neither; every entry's creation time is `<sec>.<nsec>`, unpadded."""
+    mtime = f"{EPOCH}.{nanos:09d}"
+    created = f"{EPOCH}.{nanos}"
+    members = [Raw(top, "dir", pax={"MSWINDOWS.fileattr": "16", "mtime": mtime,
+                                    "LIBARCHIVE.creationtime": created})
+               for top in ("Hives", "Files")]
+    for name, kind, value in entries:
+        pax = {"mtime": mtime, "LIBARCHIVE.creationtime": created}
+        if kind == "dir":
+            pax |= {"MSWINDOWS.fileattr": "16", "MSWINDOWS.rawsd": DIR_SECURITY_DESCRIPTOR}
+        elif kind == "file":
+            pax |= {"MSWINDOWS.fileattr": "32", "MSWINDOWS.rawsd": FILE_SECURITY_DESCRIPTOR}
+        link = f"Files/{value}" if kind in ("symlink", "hardlink") else ""
+        data = value if kind == "file" and isinstance(value, bytes) else b""
+        members.append(Raw(f"Files/{name}", kind, data=data, link=link, pax=pax))
+    return raw_tar(members, tops=False)
+
+
+def windows_export_tar(entries: Shape) -> bytes:
+    """A layer as Windows' own export writes it (go-winio `backuptar`): every entry with its
+    file attributes (a symlink carries the reparse-point bit 0x400), a security descriptor
+    and a creation time padded to nine digits; symlink targets as Windows paths, verbatim."""
+    members = [Raw("Files", "dir"), Raw("Hives", "dir")]
+    for name, kind, value in entries:
+        attr = {"dir": "16", "file": "32", "symlink": str(0x400 | 0x20)}[kind]
+        sd = DIR_SECURITY_DESCRIPTOR if kind == "dir" else FILE_SECURITY_DESCRIPTOR
+        pax = {"MSWINDOWS.fileattr": attr, "MSWINDOWS.rawsd": sd,
+               "LIBARCHIVE.creationtime": f"{EPOCH}.000000005"}
+        link = str(value).replace("/", "\\") if kind == "symlink" else ""
+        data = value if kind == "file" and isinstance(value, bytes) else b""
+        members.append(Raw(f"Files/{name}", kind, data=data, link=link, pax=pax))
+    return raw_tar(members, tops=False)
+
+
+def busybox_shape(*, workaround: bool = True) -> list[tuple[str, str, str | bytes]]:
+    """Upstream's busybox for Windows as a diff: the binary, applet symlinks beside it, a
+    hardlink, vcruntime; with `workaround`, the copy at bin/Files/busybox.exe that makes
+    BuildKit's prefixed targets resolve."""
+    entries: list[tuple[str, str, str | bytes]] = [
+        ("bin", "dir", ""), ("bin/busybox.exe", "file", b"MZ busybox"),
+        ("Windows", "dir", ""), ("Windows/System32", "dir", ""),
+        ("Windows/System32/vcruntime140.dll", "file", b"MZ vc"),
+        ("bin/sh2.exe", "hardlink", "bin/busybox.exe")]
+    if workaround:
+        entries += [("bin/Files", "dir", ""), ("bin/Files/busybox.exe", "file", b"MZ busybox")]
+    entries += [(f"bin/{a}.exe", "symlink", "busybox.exe") for a in APPLETS]
+    return entries
+
+
+def with_windows_runtime(b: Builder, image: Image) -> Image:
+    return b.add(image, runtime={"Env": [f"PATH={WINDOWS_PATH}"],
+                                 "Entrypoint": ["cmd.exe", "/s", "/c"]})

@@ -2,9 +2,10 @@
 
 Entries correspond 1:1, in order, to the expected platforms (BASEIMAGE lines, given as data);
 each describes its child's config; Windows entries carry the full os.version that containerd
-needs to tell releases apart, and containerd would pull each one on its own build. Attestation
-entries are recognised and not counted. The caller fetches the children (by digest); a missing
-child is passed as None.
+needs to tell releases apart. Which entry each containerd family pulls on each node is
+reported for every family; the gating families' problems are findings (`containerd.judge`).
+Attestation entries are recognised and not counted. The caller fetches the children (by
+digest); a missing child is passed as None.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class ManifestListCheck:
 
     expected: tuple[Platform, ...] = ()
     base_os_versions: Mapping[str, str] = field(default_factory=dict)
+    gating: frozenset[str] = field(
+        default_factory=lambda: containerd.parse_families(containerd.DEFAULT_GATING))
 
     def validate(self) -> None:
         keys = [p.key for p in self.expected]
@@ -61,6 +64,9 @@ class ManifestListCheck:
         unknown = set(self.base_os_versions) - set(keys)
         if unknown:
             raise ValueError(f"base os.versions for unexpected platforms {sorted(unknown)}")
+        names = {f.name for f in containerd.FAMILIES}
+        if not self.gating <= names:
+            raise ValueError(f"unknown containerd families {sorted(self.gating - names)}")
 
     def run(self, index: Index, children: Mapping[str, Child]) -> CheckResult:
         out: list[Finding] = []
@@ -69,8 +75,12 @@ class ManifestListCheck:
             out += self._entry(i, d, children.get(d.digest))
         out += self._duplicates(entries)
         out += self._completeness(entries)
-        out += self._containerd(index)
-        return CheckResult("manifest_list", index.digest, tuple(out))
+        found, pulls = containerd.judge(index.manifests, _true_builds(index, children),
+                                        gating=self.gating)
+        out += found
+        info = [p.line() + ("" if p.family in self.gating or p.family == "any"
+                            else " (information: not a gating family)") for p in pulls]
+        return CheckResult("manifest_list", index.digest, tuple(out), info=tuple(info))
 
     def _entry(self, i: int, d: Descriptor, child: Child) -> list[Finding]:
         subject = f"manifests[{i}]"
@@ -165,20 +175,18 @@ class ManifestListCheck:
                                f"entries are in the order {order}, not BASEIMAGE order"))
         return out
 
-    def _containerd(self, index: Index) -> list[Finding]:
-        """Each Windows entry must be what containerd pulls on a host of its own build."""
-        out: list[Finding] = []
-        for i, d in enumerate(index.manifests):
-            if d.is_attestation or d.platform is None or d.platform.os != "windows":
-                continue
-            build = entry_build(d.platform)
-            if build is None:
-                continue
-            host = containerd.windows_host(build, d.platform.architecture)
-            chosen = containerd.select(index.manifests, host)
-            if chosen is None or chosen.platform is None or \
-                    entry_build(chosen.platform) != build:
-                got = "nothing" if chosen is None else f"{chosen.platform} ({chosen.digest[:19]})"
-                out.append(Finding("LIST-CONTAINERD", str(d.platform), f"manifests[{i}]",
-                                   f"a 10.0.{build} host would pull {got}, not this entry"))
-        return out
+
+def _true_builds(index: Index, children: Mapping[str, Child]) -> dict[int, int]:
+    """Index position -> the build each Windows entry really is: its child's config
+    os.version when the child was read, else the entry's own."""
+    out: dict[int, int] = {}
+    for i, d in enumerate(index.manifests):
+        if d.is_attestation or d.platform is None or \
+                containerd.normalize(d.platform).os != "windows":
+            continue
+        child = children.get(d.digest)
+        text = child.config.platform.os_version if isinstance(child, Image) else ""
+        parsed = containerd.parse_os_version(text or d.platform.os_version)
+        if parsed is not None:
+            out[i] = parsed.build
+    return out

@@ -1,9 +1,11 @@
 """Applet symlinks (busybox on Windows): every link in a directory resolves, inside the image,
 to one binary, through a relative target without a `Files/` prefix.
 
-BuildKit writes `Files/`-prefixed targets into Windows layers (docker/buildx#373) and absolute
-targets point outside the container on the node, so both are findings even when the view can
-resolve them.
+Targets resolve as Windows would: relative to the link's directory, in the merged image.
+BuildKit writes `Files/`-prefixed targets into Windows layers (docker/buildx#373); where a copy
+of the binary waits at the prefixed place (upstream busybox ships `bin/Files/busybox.exe`) the
+applets work, so that is a warning; a link that leads nowhere is an error
+(docs/windows-layers.md, W6). Absolute targets are findings even when the view resolves them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from e2e_images.errors import LayerError
 from e2e_images.oci.fs import EntryType
-from e2e_images.verify.result import CheckResult, Finding
+from e2e_images.verify.result import WARNING, CheckResult, Finding, Severity
 from e2e_images.verify.view import ImageView
 
 __all__ = ["SymlinkCheck"]
@@ -35,8 +37,8 @@ class SymlinkCheck:
     def run(self, view: ImageView) -> CheckResult:
         out: list[Finding] = []
 
-        def bad(path: str, message: str) -> None:
-            out.append(Finding("LINKS", view.platform, path, message))
+        def bad(path: str, message: str, severity: Severity = "error") -> None:
+            out.append(Finding("LINKS", view.platform, path, message, severity))
 
         try:
             names = view.fs.listdir(self.directory)
@@ -57,9 +59,7 @@ class SymlinkCheck:
             count += 1
             target = entry.linkname
             slashed = target.replace("\\", "/")
-            if slashed.startswith("Files/"):
-                bad(path, f"target {target!r} has the Files/ prefix (BuildKit's bug)")
-                continue
+            prefixed = slashed.startswith("Files/")
             if slashed.startswith("/") or (len(slashed) > 1 and slashed[1] == ":"):
                 bad(path, f"target {target!r} is absolute, want relative")
             try:
@@ -68,9 +68,17 @@ class SymlinkCheck:
                 bad(path, exc.message)
                 continue
             if resolved is None:
-                bad(path, f"target {target!r} does not resolve inside the image")
+                bad(path, f"target {target!r} does not resolve inside the image"
+                          + (" (BuildKit's Files/ prefix)" if prefixed else ""))
+            elif prefixed and wanted is not None and resolved.path != wanted.path and \
+                    resolved.size == wanted.size:
+                bad(path, f"target {target!r} has BuildKit's Files/ prefix; it resolves to "
+                          f"{resolved.path}, a copy of {wanted.path}", WARNING)
             elif wanted is not None and resolved.path != wanted.path:
                 bad(path, f"resolves to {resolved.path}, want {wanted.path}")
+            elif prefixed:
+                bad(path, f"target {target!r} has BuildKit's Files/ prefix; it resolves",
+                    WARNING)
         if count < self.min_count:
             bad(self.directory, f"{count} symlinks, want at least {self.min_count}")
         return CheckResult("symlinks", view.subject, tuple(out))
