@@ -18,6 +18,7 @@ from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import WINDOWS_BASES, build_windows_base
 from e2e_images.plan import Filters
 from e2e_images.registry.client import RegistryClient
+from e2e_images.registry.write import write_index
 from e2e_images.workspace import load_plan
 
 __all__ = ["BASE_REPOSITORY", "WindowsBaseResult", "run_windows_base"]
@@ -38,13 +39,7 @@ def _push_base(host: str, filler_bytes: int, workdir: Path) -> int:
     store = BlobStore()
     index, image = build_windows_base(store, "nanoserver", base, filler_bytes=filler_bytes,
                                       workdir=workdir)
-    client = RegistryClient(host)
-    for desc in (image.manifest.config, *image.manifest.layers):
-        with store.open_blob(desc.digest) as stream:
-            client.push_blob(BASE_REPOSITORY, stream, digest=desc.digest, size=desc.size)
-    client.put_manifest(BASE_REPOSITORY, image.manifest.digest, image.manifest.raw,
-                        image.manifest.media_type)
-    client.put_manifest(BASE_REPOSITORY, RELEASE, index.raw, index.media_type)
+    write_index(RegistryClient(host), BASE_REPOSITORY, index, [image], RELEASE)
     for path in workdir.glob("*.tar.gz"):  # the big layer is in the registry now
         path.unlink()
     return image.manifest.config.size + sum(layer.size for layer in image.manifest.layers)

@@ -54,9 +54,7 @@ class VerifyOptions:
 
 def base_image(pool: ClientPool, ref: str, platform: Platform) -> BaseImage:
     """A base (tag or list) for one platform, by layer digests; no layer is read."""
-    want = platform if platform.is_windows or not platform.release else Platform(
-        "windows", platform.arch, release=platform.release)
-    image = pool.image(ref, platform=want)
+    image = pool.image(ref, platform=platform.base_platform)
     return BaseImage(ref, tuple(d.digest for d in image.manifest.layers),
                      image.config.platform.os_version)
 

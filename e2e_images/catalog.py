@@ -9,7 +9,7 @@ the reference grammar, since they become tags and repository names.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,9 @@ __all__ = [
     "load_catalog",
     "load_image",
     "read_text",
+    "registry_references",
     "render_dockerfile",
+    "substitute_registry",
 ]
 
 GO_YAML = "go-binaries.yaml"
@@ -40,6 +42,23 @@ _MAKE_RULE = re.compile(r"^([A-Za-z0-9_.\- ]+):(?!=)")
 # upstream's standard recipe: `../image-util.sh bin $(SRCS)` (deeper dirs: `../../`)
 _STANDARD_BIN = re.compile(r"^(?:\.\./)+image-util\.sh\s+bin\s+\$[({]SRCS[)}]$")
 CROSS_BUILD = "CROSS_BUILD_"
+# REGISTRY as BASEIMAGE values (image-util.sh substitutes the bare word) and Dockerfiles
+# (`$REGISTRY`, `${REGISTRY}`) write it: the one definition of where the registry goes.
+_REGISTRY = r"(?:\$\{REGISTRY\}|\$REGISTRY|\bREGISTRY)"
+_REGISTRY_TOKEN = re.compile(_REGISTRY + r"(?=/)")
+_REGISTRY_REF = re.compile(_REGISTRY + r"/([a-z0-9][a-z0-9._/-]*):([A-Za-z0-9_.${}-]+)")
+
+
+def substitute_registry(value: str, registry: str) -> str:
+    """`REGISTRY/busybox:1.36` (or `$REGISTRY/...`) -> `<registry>/busybox:1.36`."""
+    return _REGISTRY_TOKEN.sub(lambda _: registry, value)
+
+
+def registry_references(text: str) -> Iterator[tuple[int, str, str]]:
+    """(line number, repository, tag) of each `REGISTRY/<name>:<tag>` in `text`."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for m in _REGISTRY_REF.finditer(line):
+            yield number, m.group(1), m.group(2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +70,7 @@ class BaseImageLine:
     line: int  # 0 when there is no BASEIMAGE file
 
     def base_image(self, registry: str) -> str:
-        return self.value.replace("REGISTRY", registry)
+        return substitute_registry(self.value, registry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +107,7 @@ class ImageSpec:
     go: GoBinaries
     owners: Owners | None
     has_baseimage: bool
+    has_windows_dockerfile: bool = False  # read at load time, so planning touches no files
 
     @property
     def name(self) -> str:
@@ -100,7 +120,7 @@ class ImageSpec:
 
     def dockerfile(self, platform: Platform) -> Path:
         """Dockerfile_windows for Windows targets when present, else Dockerfile."""
-        if platform.is_windows and (self.path / "Dockerfile_windows").is_file():
+        if platform.is_windows and self.has_windows_dockerfile:
             return self.path / "Dockerfile_windows"
         return self.path / "Dockerfile"
 
@@ -109,6 +129,7 @@ class ImageSpec:
 class Catalog:
     root: Path
     images: tuple[ImageSpec, ...]
+    other_dirs: frozenset[str] = frozenset()  # directories that are not images, for hints
 
     def get(self, directory: str) -> ImageSpec:
         for image in self.images:
@@ -328,7 +349,8 @@ def load_image(root: Path, directory: Path) -> ImageSpec:
     elif (directory / "Makefile").is_file():
         go = _parse_makefile(directory / "Makefile", version, root)
     spec = ImageSpec(rel, directory, version, alias, lines, go or GoBinaries(),
-                     _parse_owners(directory / "OWNERS"), baseimage.is_file())
+                     _parse_owners(directory / "OWNERS"), baseimage.is_file(),
+                     (directory / "Dockerfile_windows").is_file())
     for line in spec.lines:
         dockerfile = spec.dockerfile(line.platform)
         if not dockerfile.is_file():
@@ -358,8 +380,9 @@ def _check_names(directory: Path, rel: str, version: str, version_line: int,
                            path=str(directory), hint="rename it or give it an ALIAS")
 
 
-def _image_dirs(root: Path) -> Iterable[Path]:
-    """Directories holding VERSION or BASEIMAGE; images do not nest inside images."""
+def _image_dirs(root: Path, others: set[str]) -> Iterable[Path]:
+    """Directories holding VERSION or BASEIMAGE; images do not nest inside images. The
+    directories walked that are not images go into `others`."""
     stack = [root]
     while stack:
         current = stack.pop()
@@ -367,6 +390,8 @@ def _image_dirs(root: Path) -> Iterable[Path]:
         if current != root and ("VERSION" in names or "BASEIMAGE" in names):
             yield current
             continue
+        if current != root:
+            others.add(current.relative_to(root).as_posix())
         stack.extend(sorted((p for p in current.iterdir()
                              if p.is_dir() and not p.name.startswith((".", "_"))), reverse=True))
 
@@ -375,8 +400,9 @@ def load_catalog(root: Path | str) -> Catalog:
     root = Path(root).resolve()
     if not root.is_dir():
         raise CatalogError("images directory does not exist", path=str(root))
-    images = tuple(load_image(root, d) for d in _image_dirs(root))
-    return Catalog(root, tuple(sorted(images, key=lambda i: i.dir)))
+    others: set[str] = set()
+    images = tuple(load_image(root, d) for d in _image_dirs(root, others))
+    return Catalog(root, tuple(sorted(images, key=lambda i: i.dir)), frozenset(others))
 
 
 def read_dockerfiles(catalog: Catalog) -> dict[Path, str]:

@@ -1,7 +1,7 @@
 """The CI gate: build (or take what is pushed), verify every list and target, report, and
 write the promotion proposal only when everything passed.
 
-Exit codes (documented in README-publish.md):
+Exit codes (documented in README.md, "`gate`: the one command for CI"):
     0  every image built and passed verification (and the proposal, if asked, was written)
     1  a verification failed, or the proposal would move a tag
     2  bad input (catalog, mirror map, images.yaml, options)

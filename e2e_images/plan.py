@@ -7,13 +7,12 @@ Pure: takes a loaded Catalog (and the Dockerfile texts it needs, read by the cal
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e_images.catalog import Catalog, GoBinaries, ImageSpec
+from e2e_images.catalog import Catalog, GoBinaries, ImageSpec, registry_references
 from e2e_images.errors import PlanError
 from e2e_images.platforms import Platform, parse_platform, windows_release
 
@@ -30,8 +29,6 @@ __all__ = [
 # Upstream's `WHAT=all-conformance` set (test/images/image-util.sh).
 CONFORMANCE_IMAGES = ("busybox", "agnhost", "echoserver", "jessie-dnsutils", "kitten", "nautilus",
                       "nonewprivs", "resource-consumer", "sample-apiserver")
-_REGISTRY_REF = re.compile(r"(?:\$\{REGISTRY\}|\$REGISTRY|\bREGISTRY)/([a-z0-9][a-z0-9._/-]*):"
-                           r"([A-Za-z0-9_.${}-]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +137,8 @@ class Plan:
         p = target.platform
         return tuple(
             t for dep in self.images if dep.spec.dir in image.depends_on for t in dep.targets
-            if t.platform.key == p.key or (p.release and t.platform.release == p.release))
+            if t.platform.key == p.key
+            or (t.platform.per_release_linux and t.platform.release == p.release))
 
     def to_json(self) -> dict[str, Any]:
         return {"registry": self.registry, "images": [i.to_json(self.root) for i in self.images]}
@@ -154,23 +152,18 @@ class _Edge:
     line: int
 
 
-def _references(text: str) -> Iterable[tuple[int, str, str]]:
-    for number, line in enumerate(text.splitlines(), 1):
-        for m in _REGISTRY_REF.finditer(line):
-            yield number, m.group(1), m.group(2)
-
-
 def _edges(catalog: Catalog, dockerfiles: Mapping[Path, str]) -> list[_Edge]:
     """Edges from an image to catalog images it names through REGISTRY, with their source."""
     edges: list[_Edge] = []
     for spec in catalog.images:
         sources: list[tuple[str, int, str, str]] = []
         for line in spec.lines:
-            for _, name, tag in _references(line.value):
+            for _, name, tag in registry_references(line.value):
                 sources.append((str(spec.path / "BASEIMAGE"), line.line, name, tag))
         for path, text in dockerfiles.items():
             if path.parent == spec.path:
-                sources.extend((str(path), n, name, tag) for n, name, tag in _references(text))
+                sources.extend((str(path), n, name, tag)
+                               for n, name, tag in registry_references(text))
         for path, line, name, tag in sources:
             for dep in catalog.by_name(name):
                 same_version = tag == dep.version or tag.startswith(dep.version + "-")
@@ -224,7 +217,7 @@ def _select(catalog: Catalog, what: Sequence[str]) -> set[str]:
         directory = item.strip("/")
         if not any(i.dir == directory for i in catalog.images):
             hint = None
-            if (catalog.root / directory).is_dir():
+            if directory in catalog.other_dirs:
                 hint = f"{directory} has no VERSION file, so it is not an image directory"
             raise PlanError(f"WHAT={item!r} names no image directory", path=str(catalog.root),
                             hint=hint)

@@ -16,6 +16,7 @@ from e2e_images.errors import E2EImagesError
 from e2e_images.oci.models import ImagePlatform
 
 __all__ = [
+    "FULL_OS_VERSION",
     "LINUX_ARCHES",
     "LTSC_BUILDS",
     "WINDOWS_RELEASES",
@@ -62,6 +63,8 @@ _RELEASES = (
 WINDOWS_RELEASES: dict[str, WindowsRelease] = {r.token: r for r in _RELEASES}
 LTSC_BUILDS: tuple[int, ...] = tuple(sorted({r.build for r in _RELEASES if r.ltsc}))
 LINUX_ARCHES: tuple[str, ...] = ("amd64", "arm", "arm64", "ppc64le", "s390x")
+# A Windows image's os.version as a client matches it: `10.0.<build>.<revision>`.
+FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
 
 # Go arch name -> the name qemu and uname use, for QEMUARCH substitution and binfmt.
 _QEMU_ARCH = {"amd64": "x86_64", "arm": "arm", "arm64": "aarch64", "ppc64le": "ppc64le",
@@ -98,6 +101,20 @@ class Platform:
         return self.os == "windows"
 
     @property
+    def per_release_linux(self) -> bool:
+        """A Linux target keyed per Windows release (`linux/amd64/1809`, as the servercore
+        cache is): built from, and for, that release's Windows images, so it belongs to the
+        Windows build, reads its base as `windows/<arch>/<release>`, and is a prerequisite of
+        that release's Windows targets."""
+        return not self.is_windows and bool(self.release)
+
+    @property
+    def base_platform(self) -> Platform:
+        """The platform its base image is read for."""
+        return Platform("windows", self.arch, release=self.release) \
+            if self.per_release_linux else self
+
+    @property
     def os_version(self) -> str | None:
         """`10.0.<build>` for a Windows target; None for Linux, even with a release token."""
         if self.is_windows and self.release:
@@ -125,7 +142,7 @@ class Platform:
 
     @property
     def oci_platform(self) -> str:
-        """`os/arch[/variant]` as buildah, buildx and skopeo take it."""
+        """`os/arch[/variant]` as buildah and skopeo take it."""
         return "/".join(p for p in (self.os, self.arch, self.oci_variant) if p)
 
     def go_env(self) -> dict[str, str]:

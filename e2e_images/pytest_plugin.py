@@ -157,7 +157,7 @@ def pytest_collection(session: pytest.Session) -> None:
 def target_marks(target: BuildTarget) -> list[pytest.MarkDecorator]:
     marks = [getattr(pytest.mark, target.platform.os), getattr(pytest.mark, target.platform.arch),
              pytest.mark.image(target.image_dir)]
-    if target.platform.release and not target.platform.is_windows:
+    if target.platform.per_release_linux:
         marks.append(pytest.mark.windows)
     return marks
 
@@ -183,7 +183,7 @@ def selected_targets(plan: Plan, marker: pytest.Mark | None) -> tuple[BuildTarge
     return tuple(t for t in plan.targets()
                  if _wanted(image, t.image_dir) and _wanted(os_, t.platform.os)
                  and _wanted(arch, t.platform.arch)
-                 and (image is not None or not t.platform.release or t.platform.is_windows))
+                 and (image is not None or not t.platform.per_release_linux))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -239,12 +239,13 @@ def e2e_upstream(pytestconfig: pytest.Config, e2e_registry: str,
     """How upstream references are reached: the --mirrors map with --registry, else the
     hermetic stand-ins, seeded once per run into the embedded registry."""
     from e2e_images.hermetic.standins import mirror_map_for, seed_host
-    from e2e_images.registry import mirrors, repo_list
+    from e2e_images.registry import mirrors
+    from e2e_images.registry.reference import host_of
 
     if pytestconfig.getoption("registry"):
         path = pytestconfig.getoption("mirrors")
-        return repo_list.load(path) if path else mirrors.MirrorMap()
-    host = e2e_registry.split("/", 1)[0]
+        return mirrors.load(path) if path else mirrors.MirrorMap()
+    host = host_of(e2e_registry)
     e2e_results.get_or_produce("hermetic-upstream", lambda: {
         str(r.mirrored): r.digest for r in seed_host(host)[1]})
     return mirror_map_for(host)
@@ -351,8 +352,10 @@ def built_target(build_target: BuildTarget, e2e_plan: Plan, e2e_results: SharedR
 @pytest.fixture(scope="session")
 def built_image(built_target: TargetResult, e2e_clients: ClientPool) -> Image:
     """The pushed image, read lazily (layers are fetched only when a check opens them)."""
-    return e2e_clients.image(f"{built_target.reference.rsplit(':', 1)[0]}@"
-                             f"{built_target.digest}")
+    from e2e_images.registry.reference import parse_reference
+
+    return e2e_clients.image(parse_reference(built_target.reference)
+                             .with_digest(built_target.digest))
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,10 @@ from e2e_images.build.builder import BuildEnv
 from e2e_images.build.fetch import UrlFetcher
 from e2e_images.build.remote_docker import remote_daemons
 from e2e_images.errors import RegistryError
-from e2e_images.registry import repo_list
+from e2e_images.registry import mirrors
 from e2e_images.registry.client import is_loopback
 from e2e_images.registry.pool import ClientPool
+from e2e_images.registry.reference import host_of
 
 __all__ = ["EMBEDDED_NAMESPACE", "Session", "artifact_mirror", "artifact_router", "build_env",
            "default_cache", "open_session"]
@@ -66,7 +67,7 @@ def artifact_router(artifacts_file: str | Path | None, standins: object | None =
 def build_env(pool: ClientPool, *, registry: str, cache: Path, epoch: int, backend: str,
               artifacts: object | None = None, hermetic: bool = False) -> BuildEnv:
     """`artifacts`: an ArtifactRouter, or a bare hermetic mirror standing in front of it."""
-    host = registry.split("/", 1)[0]
+    host = host_of(registry)
     insecure = (host,) if is_loopback(host) else ()
     router = artifacts if isinstance(artifacts, ArtifactRouter) else ArtifactRouter(
         fallback=artifacts)  # type: ignore[arg-type]
@@ -123,7 +124,7 @@ def open_session(*, registry: str | None, cache: Path, epoch: int, backend: str 
     """`registry=None`: the embedded default, stopped when the session closes."""
     with ExitStack() as stack:
         if registry:
-            pool = ClientPool(mirrors=repo_list.load(mirrors_file) if mirrors_file else None)
+            pool = ClientPool(mirrors=mirrors.load(mirrors_file) if mirrors_file else None)
             router = stack.enter_context(artifact_router(artifacts_file))
             yield Session(registry.rstrip("/"), build_env(
                 pool, registry=registry, cache=cache, epoch=epoch, backend=backend,

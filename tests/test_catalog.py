@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 from upstream_tree import write
 
-from e2e_images.catalog import load_catalog, render_dockerfile
+from e2e_images.catalog import (
+    load_catalog,
+    registry_references,
+    render_dockerfile,
+    substitute_registry,
+)
 from e2e_images.errors import CatalogError
 from e2e_images.platforms import parse_platform
 
@@ -56,6 +61,20 @@ def test_registry_substitution_keeps_line_order(upstream_tree):
     assert bases[0] == "example.com/e2e/busybox:1.36.1-1-linux-amd64"
     assert bases[-1] == "example.com/e2e/busybox:1.36.1-1-windows-amd64-ltsc2025"
     assert [line.line for line in agnhost.lines] == list(range(1, 9))
+
+
+@pytest.mark.parametrize("written", ["REGISTRY", "$REGISTRY", "${REGISTRY}"])
+def test_every_spelling_of_registry_is_substituted_and_found(written):
+    value = f"{written}/busybox:1.36.1-1-windows-amd64-ltsc2022"
+    assert substitute_registry(value, "reg.example/e2e") == \
+        "reg.example/e2e/busybox:1.36.1-1-windows-amd64-ltsc2022"
+    assert list(registry_references(f"FROM {value}")) == \
+        [(1, "busybox", "1.36.1-1-windows-amd64-ltsc2022")]
+
+
+def test_registry_inside_a_word_is_not_substituted():
+    assert substitute_registry("docker.io/library/MYREGISTRY/x", "r") == \
+        "docker.io/library/MYREGISTRY/x"
 
 
 def test_baseimage_comments_and_blank_lines(upstream_tree):

@@ -131,3 +131,14 @@ def test_project_catalog_build_order():
     assert {i["dir"]: i["has_list"] for i in data["images"]}["windows-servercore-cache"] is False
     for image in data["images"]:
         assert (images / image["dir"] / "OWNERS").is_file()
+
+
+def test_what_naming_a_directory_without_version_says_so(upstream_tree):
+    (upstream_tree / "volume" / "notes").mkdir(parents=True)
+    catalog = load_catalog(upstream_tree)
+    with pytest.raises(PlanError, match="names no image directory") as info:
+        make_plan(catalog, STAGING, filters=Filters(what=("volume/notes",)))
+    assert info.value.hint == "volume/notes has no VERSION file, so it is not an image directory"
+    with pytest.raises(PlanError) as info:
+        make_plan(catalog, STAGING, filters=Filters(what=("nowhere",)))
+    assert info.value.hint is None

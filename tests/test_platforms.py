@@ -57,3 +57,12 @@ def test_bad_platforms(bad):
 def test_platform_rejects_unknown_release():
     with pytest.raises(PlatformError, match="unknown Windows release"):
         Platform("windows", "amd64", release="2019")
+
+
+def test_per_release_linux_reads_its_base_as_that_release():
+    cache = parse_platform("linux/amd64/1809")
+    assert cache.per_release_linux and cache.oci_platform == "linux/amd64"
+    assert cache.base_platform == parse_platform("windows/amd64/1809")
+    for plain in ("linux/arm64", "windows/amd64/ltsc2022", "linux/arm/v7"):
+        p = parse_platform(plain)
+        assert not p.per_release_linux and p.base_platform == p

@@ -28,6 +28,7 @@ from e2e_images.errors import BuildError
 from e2e_images.platforms import Platform
 from e2e_images.registry.client import is_loopback
 from e2e_images.registry.mirrors import MirrorMap
+from e2e_images.registry.reference import host_of
 
 __all__ = ["Buildah", "BuildahRequest", "buildah_command", "registries_conf"]
 
@@ -37,7 +38,7 @@ def registries_conf(mirrors: MirrorMap, insecure_hosts: Iterable[str] = ()) -> s
     lines = ['unqualified-search-registries = ["docker.io"]', ""]
     hosts = set(insecure_hosts)
     for m in mirrors.mirrors:
-        host = m.mirror.split("/", 1)[0]
+        host = host_of(m.mirror)
         insecure = host in hosts or is_loopback(host)
         lines += ["[[registry]]", f'prefix = "{m.upstream}"', f'location = "{m.mirror}"',
                   f"insecure = {'true' if insecure else 'false'}", ""]
@@ -135,7 +136,7 @@ class Buildah:
             self._run(buildah_command(self.storage, request, iidfile, name), what)
             image_id = name
             try:
-                host = destination.removeprefix("docker://").split("/", 1)[0]
+                host = host_of(destination.removeprefix("docker://"))
                 tls = ["--tls-verify=false"] if destination.startswith("docker://") and \
                     is_loopback(host) else []
                 self._run([*self._base(), "push", "--format", "oci", "--digestfile",

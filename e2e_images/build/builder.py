@@ -30,6 +30,7 @@ from e2e_images.build.dockerfile import (
     Add,
     BaseImageConfig,
     ResolvedDockerfile,
+    ResolvedStage,
     list_context,
     parse_dockerfile,
     resolve,
@@ -44,19 +45,19 @@ from e2e_images.build.fingerprint import (
     target_fingerprint,
 )
 from e2e_images.build.gobuild import compile_payloads
-from e2e_images.build.native import AssemblyInputs, FetchUrl, StageResult, assemble_stage
+from e2e_images.build.native import AssemblyInputs, FetchUrl, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError, RegistryError
-from e2e_images.oci import media_types as mt
-from e2e_images.oci.image import Image, MemoryBlobs
+from e2e_images.oci.image import Image
 from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import ConfigFile, ImagePlatform, Index, Manifest, build_manifest
-from e2e_images.oci.mutate import ImageParts, with_config, with_runtime
+from e2e_images.oci.mutate import with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
+from e2e_images.registry.write import Written, write_image
 
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
            "record_push", "unchanged_manifest", "unchanged_tag"]
@@ -268,7 +269,7 @@ def _stage_key(resolved: ResolvedDockerfile, index: int, context_digest: str,
 
 def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, stage_index: int,
                    resolved: ResolvedDockerfile, context_digest: str, images: _Images
-                   ) -> StageResult:
+                   ) -> Image:
     """A RUN stage through buildah into an OCI layout, cached by content: equal stages of
     other targets reuse it, and a lock keeps two of them from building it at once."""
     stage = resolved.stages[stage_index]
@@ -291,11 +292,7 @@ def _buildah_stage(target: BuildTarget, env: BuildEnv, text: str, ctx: Path, sta
                 shutil.rmtree(building, ignore_errors=True)
     image = Layout(layout_dir).image("stage")
     assert isinstance(image, Image)
-    parts = _without_base_refs(ImageParts(image.manifest, image.config))
-    written = MemoryBlobs()
-    written.add(parts.config.raw)
-    base_ref = str(env.pool.resolve(stage.base.ref)) if stage.base.kind == "image" else None
-    return StageResult(parts, written, image, base_ref)
+    return _without_base_refs(image)
 
 
 def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, images: _Images
@@ -325,7 +322,7 @@ def _import_bases(env: BuildEnv, resolved: ResolvedDockerfile, index: int, image
     return bases
 
 
-def _without_base_refs(parts: ImageParts) -> ImageParts:
+def _without_base_refs(parts: Image) -> Image:
     """buildah notes `FROM <base ref>` in history and `org.opencontainers.image.base.name` on
     the manifest, and the ref carries the registry's address: both dropped (the base digest
     annotation stays), so the same sources give the same digests wherever they are built."""
@@ -338,37 +335,17 @@ def _without_base_refs(parts: ImageParts) -> ImageParts:
     annotations = {k: v for k, v in m.annotations.items() if k != BASE_NAME_ANNOTATION}
     manifest = build_manifest(m.config, m.layers, media_type=m.media_type,
                               annotations=annotations)
-    return with_config(ImageParts(manifest, parts.config), config)
+    return with_config(Image(manifest, parts.config, parts.source), config)
 
 
-def _push(target: BuildTarget, env: BuildEnv, result: StageResult) -> tuple[str, int, bool]:
+def _push(target: BuildTarget, env: BuildEnv, image: Image, final: ResolvedStage) -> Written:
+    """The image to its tag; blobs read from the registry are mounted, and the layers a
+    buildah layout holds copies of are mounted from the final stage's base repository."""
     ref = parse_reference(target.tag)
-    client = env.pool.client(ref.registry)
-    manifest = result.parts.manifest
-    current = client.head_manifest(ref.repository, ref.ref)
-    if current is not None and current.digest == manifest.digest:
-        return manifest.digest, 0, False
-    base = parse_reference(result.base_ref) if result.base_ref else None
+    base = env.pool.resolve(final.base.ref) if final.base.kind == "image" else None
     mount_from = base.repository if base and base.registry == ref.registry else None
-    source = result.source
-    pushed = 0
-    for blob in (*manifest.layers, manifest.config):
-        if client.blob_exists(ref.repository, blob.digest):
-            continue
-        if mount_from and blob.digest not in result.written and client.mount_blob(
-                ref.repository, blob.digest, mount_from):
-            continue
-        if blob is manifest.config:
-            client.push_blob(ref.repository, result.parts.config.raw, digest=blob.digest)
-            pushed += blob.size
-            continue
-        if mt.is_foreign(blob.media_type) and blob.urls:
-            continue  # lives at its urls, not in any registry
-        with source.open_blob(blob.digest) as stream:
-            client.push_blob(ref.repository, stream, digest=blob.digest, size=blob.size)
-        pushed += blob.size
-    client.put_manifest(ref.repository, ref.ref, manifest.raw, manifest.media_type)
-    return manifest.digest, pushed, True
+    return write_image(env.pool.client(ref.registry), ref.repository, image, ref.ref,
+                       mount_from=mount_from)
 
 
 def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
@@ -456,11 +433,11 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inp
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
                          "writes Linux-layout layers)", hint="use --builder auto or native")
-    results: dict[int, StageResult] = {}  # filled as stages finish; later stages read it
+    results: dict[int, Image] = {}  # filled as stages finish; later stages read it
     inputs = AssemblyInputs(
         context=list_context(ctx), epoch=env.epoch, created=iso_time(env.epoch),
         stages=results, stage_names={s.name: s.index for s in resolved.stages if s.name},
-        image=lambda ref, p: (images.get(ref, p), str(env.pool.resolve(ref))),
+        image=images.get,
         fetch_url=env.fetch_url, dockerfile=str(target.dockerfile))
     for index in sorted(resolved.needed):
         stage = resolved.stages[index]
@@ -470,19 +447,16 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inp
                                             context_digest, images)
         else:
             results[index] = assemble_stage(stage, inputs)
-    result = results[resolved.target]
-    labelled = with_runtime(result.parts, {"Labels": dict(target.labels)},
+    labelled = with_runtime(results[resolved.target], {"Labels": dict(target.labels)},
                             created=iso_time(env.epoch))
-    result = StageResult(labelled, result.written, result.base, result.base_ref)
-    result.written.add(labelled.config.raw)
     _check_platform(target, labelled)
-    digest, pushed_bytes, pushed = _push(target, env, result)
-    record_push(env, target.tag, fingerprint, digest)
+    written = _push(target, env, labelled, resolved.stages[resolved.target])
+    record_push(env, target.tag, fingerprint, written.digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
-    return TargetBuild(target, digest, backend, pushed_bytes, time.monotonic() - started,
-                       pushed)
+    return TargetBuild(target, written.digest, backend, written.bytes_pushed,
+                       time.monotonic() - started, written.pushed)
 
 
 def _check_downloads(resolved: ResolvedDockerfile, env: BuildEnv) -> None:
@@ -539,7 +513,7 @@ def record_push(env: BuildEnv, tag: str, fingerprint: str, digest: str) -> None:
     record(env.pool.client(ref.registry), ref.repository, fingerprint, digest)
 
 
-def _check_platform(target: BuildTarget, parts: ImageParts) -> None:
+def _check_platform(target: BuildTarget, parts: Image) -> None:
     """The image must be what its tag says: a Linux image for linux/amd64/1809 keys."""
     p = parts.config.platform
     if (p.os, p.architecture) != (target.platform.os, target.platform.arch):

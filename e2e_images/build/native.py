@@ -3,8 +3,9 @@
 Every Windows stage is built here (nothing can execute Windows binaries on Linux), as are
 Linux stages without RUN (mirrors, scratch caches, kitten). A base image is held as its
 manifest and config only; its layers are never read, so a 1 GB Windows base costs nothing.
-COPY and ADD become a Linux diff (`linux_layer`), which a Windows stage turns into a Windows
-layer (`windows_layer`): copy semantics in one place, the Windows format in another.
+COPY and ADD become layer entries (copy semantics, here) that the format package `layers`
+writes in the stage's format (Linux diff or Windows layer): the assembler never branches on
+the format.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import io
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from e2e_images.build.dockerfile import (
     Add,
@@ -41,59 +42,19 @@ from e2e_images.build.dockerfile import (
     Workdir,
     resolve_sources,
 )
-from e2e_images.build.linux_layer import FileKind, LayerEntry, write_layer
-from e2e_images.build.windows_layer import build_windows_layer, windows_entries_from_linux
 from e2e_images.errors import BuildError, DockerfileError
+from e2e_images.layers import layer_for
+from e2e_images.layers.linux import FileKind, LayerEntry
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerFS
-from e2e_images.oci.image import BlobSource, Image, MemoryBlobs
-from e2e_images.oci.models import Descriptor, ImagePlatform, build_manifest
-from e2e_images.oci.mutate import (
-    ImageParts,
-    NewLayer,
-    append_layers,
-    with_platform,
-    with_runtime,
-)
+from e2e_images.oci.image import Image, Layer
+from e2e_images.oci.models import ImagePlatform, build_manifest
+from e2e_images.oci.mutate import append_layers, scratch, with_platform, with_runtime
 from e2e_images.platforms import image_platform
 
-__all__ = ["AssemblyInputs", "StageResult", "assemble_stage", "stage_error"]
+__all__ = ["AssemblyInputs", "assemble_stage", "stage_error"]
 
 FetchUrl = Callable[[str, str | None], bytes]
-
-
-class ChainedBlobs:
-    """Blobs a stage wrote, then its base's: one BlobSource for the finished image."""
-
-    def __init__(self, *sources: BlobSource) -> None:
-        self.sources = sources
-
-    def open_blob(self, digest: str) -> BinaryIO:
-        for source in self.sources:
-            if isinstance(source, MemoryBlobs) and digest not in source:
-                continue
-            try:
-                return source.open_blob(digest)
-            except (KeyError, LookupError):
-                continue
-        raise KeyError(f"blob {digest} is in no source of this image")
-
-
-@dataclass(frozen=True, slots=True)
-class StageResult:
-    """A built stage: its manifest and config, what it wrote, where its base blobs live."""
-
-    parts: ImageParts
-    written: MemoryBlobs
-    base: Image | None  # None for scratch
-    base_ref: str | None = None  # the registry reference of an external base (for mounts)
-
-    @property
-    def source(self) -> BlobSource:
-        return ChainedBlobs(self.written, *([self.base.source] if self.base else []))
-
-    def image(self) -> Image:
-        return Image(self.parts.manifest, self.parts.config, self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +62,9 @@ class AssemblyInputs:
     context: BuildContext
     epoch: int
     created: str
-    stages: Mapping[int, StageResult]
+    stages: Mapping[int, Image]  # the stages built so far
     stage_names: Mapping[str, int]
-    image: Callable[[str, ImagePlatform], tuple[Image, str]]  # ref, platform -> image, where
+    image: Callable[[str, ImagePlatform], Image]  # an external image by ref and platform
     fetch_url: FetchUrl
     dockerfile: str
     _views: dict[str, LayerFS] = field(default_factory=dict)
@@ -128,15 +89,13 @@ def _oci_platform(stage: ResolvedStage, base: Image | None) -> ImagePlatform:
     return ImagePlatform(p.os, p.arch, p.oci_variant)
 
 
-def _base(stage: ResolvedStage, inputs: AssemblyInputs) -> tuple[Image | None, str | None]:
+def _base(stage: ResolvedStage, inputs: AssemblyInputs) -> Image | None:
     if stage.base.kind == "scratch":
-        return None, None
+        return None
     if stage.base.kind == "stage":
         assert stage.base.stage is not None
-        return inputs.stages[stage.base.stage].image(), None
-    platform = image_platform(stage.platform)
-    image, where = inputs.image(stage.base.ref, platform)
-    return image, where
+        return inputs.stages[stage.base.stage]
+    return inputs.image(stage.base.ref, image_platform(stage.platform))
 
 
 def _listing(view: LayerFS) -> Listing:
@@ -243,22 +202,17 @@ def _from_image(cmd: Copy, stage: ResolvedStage, inputs: AssemblyInputs) -> Imag
     if index is not None:
         if index not in inputs.stages:
             raise stage_error(stage, f"COPY --from={ref}: stage not built", inputs.dockerfile)
-        return inputs.stages[index].image()
-    platform = image_platform(stage.platform)
-    return inputs.image(ref, platform)[0]
+        return inputs.stages[index]
+    return inputs.image(ref, image_platform(stage.platform))
 
 
-def _layer(entries: list[LayerEntry], windows: bool, epoch: int, written: MemoryBlobs,
-           manifest_type: str) -> tuple[Descriptor, str]:
-    """One gzip layer, typed to match the manifest (Docker v2s2 bases keep Docker types)."""
+def _layer(entries: list[LayerEntry], stage: ResolvedStage, epoch: int, manifest_type: str,
+           history: Mapping[str, Any]) -> Layer:
+    """One gzip layer in the stage's format, typed to match the manifest (Docker v2s2 bases
+    keep Docker types)."""
     kind = mt.DOCKER_LAYER_GZIP if mt.is_docker(manifest_type) else mt.OCI_LAYER_GZIP
-    linux = write_layer(entries, epoch=epoch)
-    if not windows:
-        written.add(linux.compressed)
-        return Descriptor.of(kind, linux.compressed), linux.diff_id
-    win = build_windows_layer(windows_entries_from_linux(linux.tar), epoch=epoch)
-    written.add(win.compressed)
-    return Descriptor(kind, win.info.digest, win.info.size), win.info.diff_id
+    layer = layer_for(stage.platform.os, entries, epoch=epoch, media_type=kind)
+    return replace(layer, history=history)
 
 
 def _shell_form(command: tuple[str, ...], shell_form: bool, step: Step, windows: bool
@@ -305,7 +259,7 @@ def _runtime_change(ins: object, step: Step, runtime: Mapping[str, Any], windows
     return {}
 
 
-def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
+def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> Image:
     """Build one stage natively; RUN is an error naming the line (the caller routes RUN
     stages of Linux targets to buildah)."""
     windows = stage.platform.is_windows
@@ -317,17 +271,16 @@ def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
                 f"RUN in a {'Windows' if windows else 'natively built'} stage: nothing can "
                 f"execute {'Windows binaries' if windows else 'it'} here",
                 path=inputs.dockerfile, line=step.instruction.loc.line, hint=hint)
-    base, where = _base(stage, inputs)
+    base = _base(stage, inputs)
     platform = _oci_platform(stage, base)
     if base is None:
-        parts = ImageParts.scratch(platform, created=inputs.created)
+        image = scratch(platform, created=inputs.created)
     else:  # the base's manifest annotations describe the base, not this image
         m = base.manifest
-        parts = ImageParts(build_manifest(m.config, m.layers, media_type=m.media_type),
-                           base.config)
-    if parts.config.platform != platform:
-        parts = with_platform(parts, platform)
-    written = MemoryBlobs()
+        image = Image(build_manifest(m.config, m.layers, media_type=m.media_type),
+                      base.config, base.source)
+    if image.config.platform != platform:
+        image = with_platform(image, platform)
     cmd_set = False
     added_dirs: set[str] = set()
     for step in stage.steps:
@@ -338,27 +291,24 @@ def assemble_stage(stage: ResolvedStage, inputs: AssemblyInputs) -> StageResult:
             entries = _copy_entries(ins, step, stage, inputs)
             added_dirs |= {posixpath.dirname(e.path) for e in entries}
             added_dirs |= {e.path for e in entries if e.kind is FileKind.DIR}
-            desc, diff_id = _layer(entries, windows, inputs.epoch, written,
-                                   parts.manifest.media_type)
-            parts = append_layers(parts, [NewLayer(desc, diff_id, history)],
-                                  created=inputs.created)
+            layer = _layer(entries, stage, inputs.epoch, image.manifest.media_type, history)
+            image = append_layers(image, [layer], created=inputs.created)
         elif isinstance(ins, Workdir):
             path = posixpath.normpath(posixpath.join(step.workdir or "/", ins.path))
             if path != "/" and path not in added_dirs:
-                desc, diff_id = _layer([LayerEntry(path, FileKind.DIR, mode=0o755)], windows,
-                                       inputs.epoch, written, parts.manifest.media_type)
-                parts = append_layers(parts, [NewLayer(desc, diff_id, history)],
-                                      created=inputs.created)
+                layer = _layer([LayerEntry(path, FileKind.DIR, mode=0o755)], stage,
+                               inputs.epoch, image.manifest.media_type, history)
+                image = append_layers(image, [layer], created=inputs.created)
                 added_dirs.add(path)
-            parts = with_runtime(parts, {"WorkingDir": path}, history=history,
+            image = with_runtime(image, {"WorkingDir": path}, history=history,
                                  created=inputs.created)
         elif isinstance(ins, Env | Arg | Maintainer):
             if isinstance(ins, Env):
-                parts = with_runtime(parts, {}, history=history, created=inputs.created)
+                image = with_runtime(image, {}, history=history, created=inputs.created)
         else:
-            change = _runtime_change(ins, step, parts.config.runtime, windows, cmd_set)
+            change = _runtime_change(ins, step, image.config.runtime, windows, cmd_set)
             cmd_set = cmd_set or isinstance(ins, Cmd)
-            parts = with_runtime(parts, change, history=history, created=inputs.created)
+            image = with_runtime(image, change, history=history, created=inputs.created)
     env = [f"{k}={v}" for k, v in stage.env]
-    parts = with_runtime(parts, {"Env": env or None}, created=inputs.created)
-    return StageResult(parts, written, base, where)
+    image = with_runtime(image, {"Env": env or None}, created=inputs.created)
+    return image

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                                                    address=args.address))
         print(f"registry listening on {reg.host} (storage {storage})", flush=True)
         if args.standins:
-            from e2e_images.hermetic.shared import serve_hermetic
+            from e2e_images.shared_registry import serve_hermetic
 
             shared = stack.enter_context(serve_hermetic(reg.port, Path(storage),
                                                         address=args.address))

@@ -18,15 +18,15 @@ from pathlib import Path
 from filelock import FileLock
 
 from e2e_images.atomic import write_atomic_bytes
-from e2e_images.build.linux_layer import FileKind, LayerEntry
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import (
     BlobStore,
-    BuiltImage,
     assemble_image,
     linux_layer,
     make_index,
 )
+from e2e_images.layers.linux import FileKind, LayerEntry
+from e2e_images.oci.image import Image
 from e2e_images.oci.models import ImagePlatform, Index
 
 __all__ = [
@@ -244,7 +244,7 @@ def _rootfs(binary: bytes, applets: Iterable[str]) -> list[LayerEntry]:
 
 
 def busybox_image(store: BlobStore, binaries: BusyboxBinaries, arch: BusyboxArch,
-                  variant: str, web: WebServerStandin | None = None) -> BuiltImage:
+                  variant: str, web: WebServerStandin | None = None) -> Image:
     """One platform's busybox (with `web`: the same rootfs plus a page, served by busybox's
     own httpd applet), carrying `variant` as its platform says."""
     entries = _rootfs(binaries.binary(arch.goarch).read_bytes(), binaries.applets)
@@ -255,16 +255,16 @@ def busybox_image(store: BlobStore, binaries: BusyboxBinaries, arch: BusyboxArch
         runtime = {"Env": [f"PATH={_PATH}"], "ExposedPorts": {"80/tcp": {}},
                    "Cmd": ["httpd", "-f", "-p", "80", "-h", web.docroot]}
         what = f"{web.name} (busybox httpd serving {web.docroot})"
-    info = linux_layer(store, entries)
+    layer = linux_layer(store, entries)
     platform = ImagePlatform("linux", arch.goarch, variant)
     return assemble_image(
-        store, [info], platform, runtime,
+        store, [layer], platform, runtime,
         comment=f"e2e-images stand-in: {what}, busybox-static "
                 f"{binaries.version(arch.goarch)} ({arch.debarch}) from Debian")
 
 
 def build_busybox(store: BlobStore, binaries: BusyboxBinaries, *,
-                  web: WebServerStandin | None = None) -> tuple[Index, list[BuiltImage]]:
+                  web: WebServerStandin | None = None) -> tuple[Index, list[Image]]:
     """The five-platform busybox index (children in BUSYBOX_ARCHES order)."""
     images = [busybox_image(store, binaries, arch, arch.variant, web)
               for arch in BUSYBOX_ARCHES]

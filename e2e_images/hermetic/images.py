@@ -8,21 +8,19 @@ so nothing here reads the clock, the user or the host: times come from `STANDIN_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from e2e_images.build.linux_layer import LayerEntry, write_layer
-from e2e_images.build.windows_layer import LayerInfo
 from e2e_images.hermetic import StandinError
+from e2e_images.layers.linux import LayerEntry, write_layer
 from e2e_images.oci import media_types as mt
-from e2e_images.oci.image import MemoryBlobs
+from e2e_images.oci.image import Image, Layer, MemoryBlobs
 from e2e_images.oci.models import (
     ConfigFile,
     Descriptor,
     ImagePlatform,
     Index,
-    Manifest,
     build_index,
     build_manifest,
 )
@@ -31,7 +29,6 @@ __all__ = [
     "STANDIN_EPOCH",
     "STANDIN_MARKER",
     "BlobStore",
-    "BuiltImage",
     "assemble_image",
     "linux_layer",
     "make_index",
@@ -75,37 +72,23 @@ class BlobStore(MemoryBlobs):
 
 
 def linux_layer(store: BlobStore, entries: Iterable[LayerEntry], *,
-                epoch: int = STANDIN_EPOCH) -> LayerInfo:
-    """Write a Linux layer (build.linux_layer: sorted, root-owned, epoch-stamped) into
-    `store`."""
+                epoch: int = STANDIN_EPOCH) -> Layer:
+    """Write a Linux layer (layers.linux: sorted, root-owned, epoch-stamped) into `store`."""
     built = write_layer(entries, epoch=epoch)
-    digest = store.add(built.compressed)
-    return LayerInfo(built.diff_id, len(built.tar), digest, len(built.compressed))
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltImage:
-    manifest: Manifest
-    config: ConfigFile
-
-    @property
-    def platform(self) -> ImagePlatform:
-        return self.config.platform
-
-    def descriptor(self) -> Descriptor:
-        return self.manifest.descriptor(self.platform)
+    store.add(built.read())
+    return replace(built, source=store)
 
 
 def assemble_image(
     store: BlobStore,
-    layers: Iterable[LayerInfo],
+    layers: Iterable[Layer],
     platform: ImagePlatform,
     runtime: Mapping[str, Any],
     *,
     comment: str,
     annotations: Mapping[str, str] | None = None,
-) -> BuiltImage:
-    """Config and manifest for layers already in `store`; the config goes into the store."""
+) -> Image:
+    """Config and manifest for layers already in `store`, which is the image's source."""
     layers = tuple(layers)
     for layer in layers:
         if layer.digest not in store:
@@ -115,12 +98,12 @@ def assemble_image(
                               STANDIN_CREATED)
     store.add(config.raw)
     manifest = build_manifest(Descriptor.of(mt.OCI_CONFIG, config.raw),
-                              [x.descriptor() for x in layers], annotations=annotations)
+                              [x.descriptor for x in layers], annotations=annotations)
     store.add(manifest.raw)
-    return BuiltImage(manifest, config)
+    return Image(manifest, config, store)
 
 
-def make_index(store: BlobStore, images: Iterable[BuiltImage]) -> Index:
+def make_index(store: BlobStore, images: Iterable[Image]) -> Index:
     index = build_index([img.descriptor() for img in images])
     store.add(index.raw)
     return index

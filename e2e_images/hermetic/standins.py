@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.busybox import (
@@ -26,16 +25,19 @@ from e2e_images.hermetic.busybox import (
     busybox_image,
     fetch_busybox_binaries,
 )
-from e2e_images.hermetic.images import BlobStore, BuiltImage
+from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import (
     FLAVORS,
     WINDOWS_BASES,
     WINDOWS_REPOSITORY,
     build_windows_base,
 )
-from e2e_images.oci.models import Descriptor, Index, Manifest
+from e2e_images.oci.image import Image
+from e2e_images.oci.models import Index, Manifest
+from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.mirrors import MirrorMap
 from e2e_images.registry.reference import Reference, parse_reference
+from e2e_images.registry.write import write_image, write_index
 
 __all__ = [
     "UPSTREAM_HOSTS",
@@ -50,26 +52,13 @@ __all__ = [
 UPSTREAM_HOSTS = ("docker.io", "mcr.microsoft.com")
 
 
-class SeedTarget(Protocol):
-    """What seeding needs from a registry client (registry.client.RegistryClient)."""
-
-    registry: str
-
-    def head_manifest(self, repository: str, ref: str) -> Descriptor | None: ...
-
-    def put_manifest(self, repository: str, ref: str, raw: bytes, media_type: str) -> str: ...
-
-    def push_blob(self, repository: str, data: object, *, digest: str | None = None,
-                  size: int | None = None) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class StandinTag:
     """One upstream tag and the index (per-arch repositories: the manifest) it points at."""
 
     reference: Reference
     index: Index | Manifest
-    images: tuple[BuiltImage, ...]
+    images: tuple[Image, ...]  # their source is the set's blob store
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +142,8 @@ class SeedResult:
     pushed: bool  # False: the tag already pointed at this index
 
 
-def _push_image(client: SeedTarget, repo: str, store: BlobStore, image: BuiltImage) -> None:
-    for desc in (image.manifest.config, *image.manifest.layers):
-        with store.open_blob(desc.digest) as stream:
-            client.push_blob(repo, stream, digest=desc.digest, size=desc.size)
-    client.put_manifest(repo, image.manifest.digest, image.manifest.raw,
-                        image.manifest.media_type)
-
-
 def seed_upstream(
-    client: SeedTarget,
+    client: RegistryClient,
     mirror_prefix: str,
     *,
     standins: StandinSet | None = None,
@@ -183,22 +164,18 @@ def seed_upstream(
         if target.registry != client.registry:
             raise StandinError(f"mirror prefix {mirror_prefix!r} names registry "
                                f"{target.registry}, but the client talks to {client.registry}")
-        repo = target.repository
-        current = client.head_manifest(repo, target.tag)
-        if current is not None and current.digest == tag.index.digest:
-            results.append(SeedResult(tag.reference, target, tag.index.digest, False))
-            continue
-        for image in tag.images:
-            _push_image(client, repo, standins.blobs, image)
-        client.put_manifest(repo, target.tag, tag.index.raw, tag.index.media_type)
-        results.append(SeedResult(tag.reference, target, tag.index.digest, True))
+        if isinstance(tag.index, Index):
+            written = write_index(client, target.repository, tag.index, tag.images, target.tag)
+        else:  # a per-arch repository's tag names the image itself
+            image = next(i for i in tag.images if i.digest == tag.index.digest)
+            written = write_image(client, target.repository, image, target.tag)
+        results.append(SeedResult(tag.reference, target, written.digest, written.pushed))
     return tuple(results)
 
 
 def seed_host(host: str, **build_kwargs: object) -> tuple[MirrorMap, tuple[SeedResult, ...]]:
     """Seed the registry at `host` with the whole stand-in set under `<host>/<upstream host>`
     and return the mirror map that reaches it. Idempotent, as `seed_upstream` is."""
-    from e2e_images.registry.client import RegistryClient
     from e2e_images.registry.credentials import ANONYMOUS
 
     client = RegistryClient(host, credentials=ANONYMOUS)

@@ -16,22 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from e2e_images.build.windows_layer import (
-    HIVES,
-    UTILITY_VM,
-    StreamContent,
-    WinEntry,
-    write_windows_layer,
-)
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import (
     STANDIN_EPOCH,
     STANDIN_MARKER,
     BlobStore,
-    BuiltImage,
     assemble_image,
     make_index,
 )
+from e2e_images.layers.windows import write_windows_layer
+from e2e_images.layers.winentries import HIVES, UTILITY_VM, StreamContent, WinEntry
+from e2e_images.oci.image import Image
 from e2e_images.oci.models import ImagePlatform, Index
 from e2e_images.platforms import windows_release
 
@@ -155,7 +150,7 @@ def build_windows_base(
     *,
     filler_bytes: int = 0,
     workdir: Path | None = None,
-) -> tuple[Index, BuiltImage]:
+) -> tuple[Index, Image]:
     """The single-entry windows/amd64 index for one flavor and release.
 
     With `filler_bytes` (a benchmark's ~1 GB base) the layer is streamed to a file in `workdir`
@@ -172,15 +167,16 @@ def build_windows_base(
         workdir.mkdir(parents=True, exist_ok=True)
         path = workdir / f"{flavor}-{base.release}-{filler_bytes}.tar.gz"
         with path.open("wb") as out:
-            info = write_windows_layer(entries, epoch=STANDIN_EPOCH, gz_out=out,
-                                       base_layer=True)
-        store.add_file(path, info.digest, info.size)
+            layer = write_windows_layer(entries, epoch=STANDIN_EPOCH, gz_out=out, source=store,
+                                        base_layer=True)
+        store.add_file(path, layer.digest, layer.descriptor.size)
     else:
         buf = io.BytesIO()
-        info = write_windows_layer(entries, epoch=STANDIN_EPOCH, gz_out=buf, base_layer=True)
+        layer = write_windows_layer(entries, epoch=STANDIN_EPOCH, gz_out=buf, source=store,
+                                    base_layer=True)
         store.add(buf.getvalue())
     platform = ImagePlatform("windows", "amd64", os_version=base.os_version)
     image = assemble_image(
-        store, [info], platform, _RUNTIME[flavor],
+        store, [layer], platform, _RUNTIME[flavor],
         comment=f"e2e-images stand-in: {flavor} {base.os_version} (synthetic files)")
     return make_index(store, [image]), image

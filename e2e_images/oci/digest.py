@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 
 __all__ = ["DIGEST_RE", "Hasher", "is_digest", "sha256_digest", "validate_digest"]
 
@@ -36,11 +35,6 @@ class Hasher:
     def update(self, chunk: bytes) -> None:
         self._h.update(chunk)
         self.size += len(chunk)
-
-    def feed(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
-        for chunk in chunks:
-            self.update(chunk)
-            yield chunk
 
     @property
     def digest(self) -> str:

@@ -248,7 +248,7 @@ class Layout:
         `index=False` writes the blobs only: children of an index are not top-level entries.
         """
         manifest = image.manifest
-        self.copy_blob(image.source, manifest.config)
+        self.copy_blob(image, manifest.config)  # the image holds its config bytes
         for layer in manifest.layers:
             if mt.is_foreign(layer.media_type) and layer.urls and not _has(image.source, layer):
                 continue  # a non-distributable layer stays where its urls point

@@ -123,14 +123,11 @@ class Descriptor:
 
 
 @dataclass(frozen=True, slots=True)
-class Manifest:
-    """A single-platform image manifest (OCI or Docker v2s2)."""
+class _Document:
+    """Bytes as they came, with a media type: the digest is always the sha256 of `raw`."""
 
     raw: bytes
     media_type: str
-    config: Descriptor
-    layers: tuple[Descriptor, ...]
-    annotations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -139,27 +136,26 @@ class Manifest:
     @property
     def size(self) -> int:
         return len(self.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest(_Document):
+    """A single-platform image manifest (OCI or Docker v2s2)."""
+
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     def descriptor(self, platform: ImagePlatform | None = None) -> Descriptor:
         return Descriptor(self.media_type, self.digest, self.size, platform=platform)
 
 
 @dataclass(frozen=True, slots=True)
-class Index:
+class Index(_Document):
     """An OCI image index or Docker manifest list; entry order is significant."""
 
-    raw: bytes
-    media_type: str
     manifests: tuple[Descriptor, ...]
     annotations: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def digest(self) -> str:
-        return sha256_digest(self.raw)
-
-    @property
-    def size(self) -> int:
-        return len(self.raw)
 
     def platforms(self) -> tuple[Descriptor, ...]:
         """The runnable entries: attestation manifests are not platforms."""

@@ -1,18 +1,20 @@
 """Pure transforms from images and indexes to new ones: nothing is read, written or pushed.
 
-A builder takes a base (`ImageParts` of its manifest and config), appends layers, adjusts the
-config, and gets new parts back; the config's bytes are then a blob it stores next to the
-layers. Base history and diff_ids are kept as they were, so layer identity never changes.
+A builder takes a base `Image`, appends layers, adjusts the config, and gets a new `Image`
+back whose source holds the new layers' blobs in front of the base's, and whose config is
+held in memory: what it returns can be pushed or written as is. Base history and diff_ids are
+kept as they were, so layer identity never changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import validate_digest
+from e2e_images.oci.image import BlobSource, ChainedBlobs, Image, Layer, MemoryBlobs
 from e2e_images.oci.models import (
     ConfigFile,
     Descriptor,
@@ -24,10 +26,9 @@ from e2e_images.oci.models import (
 )
 
 __all__ = [
-    "ImageParts",
-    "NewLayer",
     "append_layers",
     "append_manifests",
+    "scratch",
     "set_annotations",
     "with_config",
     "with_platform",
@@ -35,39 +36,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class NewLayer:
-    """A layer to add: its blob descriptor, its uncompressed digest, and one history line."""
-
-    descriptor: Descriptor
-    diff_id: str
-    history: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        validate_digest(self.diff_id)
-        if not mt.is_layer(self.descriptor.media_type):
-            raise ValueError(f"not a layer media type: {self.descriptor.media_type}")
-
-
-@dataclass(frozen=True, slots=True)
-class ImageParts:
-    """A manifest and the config it points at; `Image` minus a blob source."""
-
-    manifest: Manifest
-    config: ConfigFile
-
-    def __post_init__(self) -> None:
-        if self.manifest.config.digest != self.config.digest:
-            raise ValueError(f"manifest names config {self.manifest.config.digest}, "
-                             f"got {self.config.digest}")
-
-    @classmethod
-    def scratch(cls, platform: ImagePlatform, *, media_type: str = mt.OCI_MANIFEST,
-                created: str = "") -> ImageParts:
-        """FROM scratch: no layers, an empty runtime config."""
-        config = ConfigFile.build(platform, {}, (), (), created)
-        return cls(build_manifest(_config_descriptor(media_type, config), (),
-                                  media_type=media_type), config)
+def scratch(platform: ImagePlatform, *, media_type: str = mt.OCI_MANIFEST, created: str = "",
+            source: BlobSource | None = None) -> Image:
+    """FROM scratch: no layers, an empty runtime config."""
+    config = ConfigFile.build(platform, {}, (), (), created)
+    manifest = build_manifest(_config_descriptor(media_type, config), (), media_type=media_type)
+    return Image(manifest, config, source if source is not None else MemoryBlobs())
 
 
 def _config_descriptor(manifest_type: str, config: ConfigFile) -> Descriptor:
@@ -88,52 +62,63 @@ def _rebuild(config: ConfigFile, *, platform: ImagePlatform | None = None,
     )
 
 
-def with_config(parts: ImageParts, config: ConfigFile) -> ImageParts:
+def with_config(image: Image, config: ConfigFile) -> Image:
     """Point the manifest at a new config, keeping layers, media type and annotations."""
-    if len(config.diff_ids) != len(parts.manifest.layers):
+    if len(config.diff_ids) != len(image.manifest.layers):
         raise ValueError(f"config has {len(config.diff_ids)} diff_ids for "
-                         f"{len(parts.manifest.layers)} layers")
-    m = parts.manifest
+                         f"{len(image.manifest.layers)} layers")
+    m = image.manifest
     manifest = build_manifest(_config_descriptor(m.media_type, config), m.layers,
                               media_type=m.media_type, annotations=m.annotations)
-    return ImageParts(manifest, config)
+    return replace(image, manifest=manifest, config=config)
 
 
-def append_layers(parts: ImageParts, layers: Iterable[NewLayer], *,
-                  created: str | None = None) -> ImageParts:
-    """Add layers on top: descriptors, diff_ids and one history entry per layer.
+def _check_new(layer: Layer) -> None:
+    validate_digest(layer.diff_id)
+    if not mt.is_layer(layer.descriptor.media_type):
+        raise ValueError(f"not a layer media type: {layer.descriptor.media_type}")
+
+
+def append_layers(image: Image, layers: Iterable[Layer], *,
+                  created: str | None = None) -> Image:
+    """Add layers on top: descriptors, diff_ids and one history entry per layer; the new
+    image reads the layers' blobs from their sources first, then from the base's.
 
     A layer without history gets `{"created": ...}` (when known), so the count of non-empty
     history entries keeps matching the diff_ids, as image validators expect.
     """
     added = tuple(layers)
-    when = created if created is not None else parts.config.created
-    history = list(parts.config.history)
+    for layer in added:
+        _check_new(layer)
+    when = created if created is not None else image.config.created
+    history = list(image.config.history)
     for layer in added:
         entry = dict(layer.history)
         entry.pop("empty_layer", None)
         if when and "created" not in entry:
             entry = {"created": when, **entry}
         history.append(entry)
-    config = _rebuild(parts.config,
-                      diff_ids=(*parts.config.diff_ids, *(x.diff_id for x in added)),
+    config = _rebuild(image.config,
+                      diff_ids=(*image.config.diff_ids, *(x.diff_id for x in added)),
                       history=history, created=when)
-    m = parts.manifest
+    m = image.manifest
     manifest = build_manifest(_config_descriptor(m.media_type, config),
                               (*m.layers, *(x.descriptor for x in added)),
                               media_type=m.media_type, annotations=m.annotations)
-    return ImageParts(manifest, config)
+    new = [s for s in dict.fromkeys(x.source for x in added) if s is not image.source]
+    source = ChainedBlobs(*new, image.source) if new else image.source
+    return Image(manifest, config, source)
 
 
-def with_runtime(parts: ImageParts, changes: Mapping[str, Any], *,
+def with_runtime(image: Image, changes: Mapping[str, Any], *,
                  history: Mapping[str, Any] | None = None,
-                 created: str | None = None) -> ImageParts:
+                 created: str | None = None) -> Image:
     """Merge keys into the runtime config (Env, Entrypoint, Cmd, Labels, User, ...).
 
     A key set to None is removed. `Labels` merges with the base's labels, as LABEL does.
     `history`, when given, is recorded as an empty layer (what ENV or CMD leave behind).
     """
-    runtime = dict(parts.config.runtime)
+    runtime = dict(image.config.runtime)
     for key, value in changes.items():
         if value is None:
             runtime.pop(key, None)
@@ -141,17 +126,17 @@ def with_runtime(parts: ImageParts, changes: Mapping[str, Any], *,
             runtime["Labels"] = {**(runtime.get("Labels") or {}), **value}
         else:
             runtime[key] = value
-    entries = list(parts.config.history)
+    entries = list(image.config.history)
     if history is not None:
         entries.append({**({"created": created} if created else {}), **history,
                         "empty_layer": True})
-    config = _rebuild(parts.config, runtime=runtime, history=entries, created=created)
-    return with_config(parts, config)
+    config = _rebuild(image.config, runtime=runtime, history=entries, created=created)
+    return with_config(image, config)
 
 
-def with_platform(parts: ImageParts, platform: ImagePlatform) -> ImageParts:
+def with_platform(image: Image, platform: ImagePlatform) -> Image:
     """Set os/architecture/variant/os.version in the config (a Windows build pins os.version)."""
-    return with_config(parts, _rebuild(parts.config, platform=platform))
+    return with_config(image, _rebuild(image.config, platform=platform))
 
 
 def append_manifests(index: Index | None, descriptors: Iterable[Descriptor], *,

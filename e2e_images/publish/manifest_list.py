@@ -10,20 +10,18 @@ never points at a missing child.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from e2e_images.errors import E2EImagesError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image
-from e2e_images.oci.models import Descriptor, ImagePlatform, Index, build_index
+from e2e_images.oci.models import Descriptor, Index, build_index
+from e2e_images.platforms import FULL_OS_VERSION
 from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.reference import parse_reference
 
 __all__ = ["ListPublishError", "PublishedList", "assemble_index", "publish_list"]
-
-FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
 
 
 class ListPublishError(E2EImagesError):
@@ -37,18 +35,13 @@ class PublishedList:
     pushed: bool  # False when the tag already held this exact list
 
 
-def entry_platform(image: Image) -> ImagePlatform:
-    p = image.config.platform
-    return ImagePlatform(p.os, p.architecture, p.variant, p.os_version, p.os_features)
-
-
 def assemble_index(children: Sequence[tuple[str, Image]], *,
                    media_type: str = mt.OCI_INDEX) -> Index:
     """`children` are (name for messages, image) in list order (BASEIMAGE order)."""
     seen: dict[tuple[str, str, str, str], str] = {}
     entries: list[Descriptor] = []
     for name, image in children:
-        platform = entry_platform(image)
+        platform = image.platform
         if platform.os == "windows" and not FULL_OS_VERSION.match(platform.os_version):
             raise ListPublishError(
                 f"{name}: Windows image has os.version {platform.os_version!r}, "

@@ -23,9 +23,9 @@ from pathlib import Path
 from e2e_images.errors import E2EImagesError, RegistryError
 from e2e_images.oci.digest import is_digest
 from e2e_images.publish.files import PublishInputError, read_yaml
-from e2e_images.registry.client import copy_manifest_tree
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import Reference, ReferenceError, parse_reference
+from e2e_images.registry.write import copy_manifest_tree
 
 __all__ = ["MIRROR_CONFIG", "MirrorConfig", "MirrorResult", "MirrorSpec", "load_mirror_config",
            "mirror_images", "staging_reference"]

@@ -23,9 +23,9 @@ from e2e_images.publish.images_yaml import ImagesYaml
 from e2e_images.publish.mirror import MirrorConfig, staging_reference
 from e2e_images.publish.policy import PromotionPolicy
 from e2e_images.publish.results import GateResults
-from e2e_images.registry.client import copy_manifest_tree
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import parse_reference
+from e2e_images.registry.write import copy_manifest_tree
 
 __all__ = ["Promotion", "PromotionPlan", "Skipped", "TagMove", "apply_promotion",
            "check_destination", "plan_promotion", "promote", "staging_only_digests"]

@@ -1,8 +1,9 @@
-"""Distribution API client: manifests and blobs by repository, with auth, retries and copies.
+"""Distribution API client: manifests and blobs by repository, with auth and retries.
 
 Manifests travel as raw bytes and are never re-serialised, so digests survive push, pull and
 copy. Blobs stream in both directions (`open_blob` verifies at EOF, `push_blob` uploads in
 chunks), so a copy between registries holds at most one chunk in memory and touches no disk.
+Images and trees of manifests are written through `registry.write`, the one write path.
 """
 
 from __future__ import annotations
@@ -26,18 +27,17 @@ from e2e_images.registry.auth import Authenticator, merge_scopes, repository_sco
 from e2e_images.registry.blobio import open_verified, skip_to
 from e2e_images.registry.credentials import Credentials, credentials_for
 from e2e_images.registry.limits import MAX_BODY_BYTES, Deadline, Limits
-from e2e_images.registry.reference import DOCKER_HUB
+from e2e_images.registry.reference import DOCKER_HUB, canonical_host
 from e2e_images.registry.transport import Transport
 
 __all__ = [
     "RegistryClient",
     "RepositoryBlobs",
     "base_url",
-    "copy_blob",
-    "copy_manifest_tree",
     "is_loopback",
     "select_manifest",
 ]
+
 
 log = logging.getLogger("e2e_images.registry")
 
@@ -59,7 +59,7 @@ def base_url(registry: str, insecure: bool = False) -> str:
     A registry given with a scheme (`http://host:port`) keeps it."""
     if "://" in registry:
         return registry.rstrip("/")
-    host = DOCKER_HUB_API if registry in (DOCKER_HUB, "index.docker.io") else registry
+    host = DOCKER_HUB_API if canonical_host(registry) == DOCKER_HUB else registry
     scheme = "http" if insecure or is_loopback(host) else "https"
     return f"{scheme}://{host}"
 
@@ -327,38 +327,3 @@ def select_manifest(index: Index, platform: object | None, *, what: str = "index
         raise RegistryError(f"{what} has no entry for {want} (has: {listed})")
     raise RegistryError(f"{what} has {len(found)} entries for {want} (has: {listed})",
                         hint="name the os.version too")
-
-
-# -- copies ---------------------------------------------------------------------------------
-
-def copy_blob(src: RegistryClient, src_repo: str, dst: RegistryClient, dst_repo: str,
-              descriptor: Descriptor) -> None:
-    """Stream one blob across; a mount when both sides are the same registry."""
-    digest = descriptor.digest
-    if dst.blob_exists(dst_repo, digest):
-        return
-    if src.base_url == dst.base_url and src_repo != dst_repo and dst.mount_blob(
-            dst_repo, digest, src_repo):
-        return
-    with src.open_blob(src_repo, digest) as stream:
-        dst.push_blob(dst_repo, stream, digest=digest, size=descriptor.size)
-
-
-def copy_manifest_tree(src: RegistryClient, src_repo: str, ref: str, dst: RegistryClient,
-                       dst_repo: str, dst_ref: str) -> str:
-    """Copy an image or index and everything under it, children first; returns the digest."""
-    m = src.get_manifest(src_repo, ref)
-    existing = dst.head_manifest(dst_repo, dst_ref)
-    if existing is not None and existing.digest == m.digest:
-        return m.digest
-    if isinstance(m, Index):
-        for child in m.manifests:
-            if dst.head_manifest(dst_repo, child.digest) is None:
-                copy_manifest_tree(src, src_repo, child.digest, dst, dst_repo, child.digest)
-    else:
-        for blob in (m.config, *m.layers):
-            if mt.is_foreign(blob.media_type) and not src.blob_exists(src_repo, blob.digest):
-                continue  # a Windows base layer that lives at its `urls`, not in the registry
-            copy_blob(src, src_repo, dst, dst_repo, blob)
-    log.debug("put manifest %s as %s/%s:%s", m.digest, dst.registry, dst_repo, dst_ref)
-    return dst.put_manifest(dst_repo, dst_ref, m.raw, m.media_type)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e_images.errors import AuthError
+from e2e_images.registry.reference import DOCKER_HUB, canonical_host, host_of
 
 __all__ = [
     "ANONYMOUS",
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _HELPER_TIMEOUT = 30
 
 
@@ -60,14 +60,12 @@ ANONYMOUS = Credentials("")
 
 def server_url(registry: str) -> str:
     """The key docker uses for a registry: Docker Hub's legacy URL, else the bare host."""
-    return DOCKER_HUB_SERVER if registry in _HUB_ALIASES else registry
+    return DOCKER_HUB_SERVER if canonical_host(registry) == DOCKER_HUB else registry
 
 
 def _host_of(key: str) -> str:
     """`https://host:5000/v1/` -> `host:5000`, so `auths` keys match however they were written."""
-    text = key.split("://", 1)[-1]
-    host = text.split("/", 1)[0]
-    return "docker.io" if host in _HUB_ALIASES else host
+    return canonical_host(host_of(key.split("://", 1)[-1]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ upstream reference through this map; users point the same YAML at their own mirr
 
 Keys are upstream prefixes on `/` boundaries (`docker.io/library` matches
 `docker.io/library/busybox`, not `docker.io/libraryx`); the longest matching key wins.
-Everything here is pure except `load`, which reads the file.
+The file may also be a KUBE_TEST_REPO_LIST-style file (`dockerLibraryRegistry: ...`), whose
+keys `repo_list` translates; `load` is the one loader for both and the only IO here.
 """
 
 from __future__ import annotations
@@ -20,24 +21,23 @@ from pathlib import Path
 
 import yaml
 
+from e2e_images.registry import repo_list
 from e2e_images.registry.reference import (
-    DOCKER_HUB,
     Reference,
     ReferenceError,
+    canonical_host,
+    host_of,
+    is_registry_host,
     parse_reference,
 )
 
 __all__ = ["Mirror", "MirrorMap", "load"]
 
-_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
-
 
 def _normalise_upstream(prefix: str) -> str:
     text = prefix.strip().strip("/")
-    for alias in _HUB_ALIASES:
-        if text == alias or text.startswith(alias + "/"):
-            text = DOCKER_HUB + text[len(alias):]
-    return text
+    host = host_of(text)
+    return canonical_host(host) + text[len(host):]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +94,7 @@ class MirrorMap:
 
 def _checked(mirror: Mirror, source: str) -> Mirror:
     for side, text in (("upstream", mirror.upstream), ("mirror", mirror.mirror)):
-        head = text.split("/", 1)[0]
-        if "." not in head and ":" not in head and head != "localhost":
+        if not is_registry_host(host_of(text)):
             raise ReferenceError(
                 f"mirror map entry {mirror.upstream!r}: {side} {text!r} does not start with a "
                 "registry host", path=source,
@@ -109,7 +108,8 @@ def _checked(mirror: Mirror, source: str) -> Mirror:
 
 
 def load(path: str | Path) -> MirrorMap:
-    """Read a YAML mapping `upstream-prefix: mirror-prefix` (empty file: no mirrors)."""
+    """Read a YAML mapping `upstream-prefix: mirror-prefix` (empty file: no mirrors), or a
+    KUBE_TEST_REPO_LIST-style file of framework registry keys."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -127,4 +127,6 @@ def load(path: str | Path) -> MirrorMap:
     if not isinstance(data, dict):
         raise ReferenceError("mirror map must be a YAML mapping of upstream prefix to mirror "
                              "prefix", path=source)
+    if repo_list.is_repo_list(data):
+        data = repo_list.upstream_prefixes(data, source=source)
     return MirrorMap.from_mapping(data, source=source)

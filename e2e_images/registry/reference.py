@@ -12,9 +12,12 @@ from e2e_images.errors import E2EImagesError
 from e2e_images.oci.digest import is_digest
 from e2e_images.refgrammar import is_repository_name, is_tag
 
-__all__ = ["DOCKER_HUB", "Reference", "ReferenceError", "parse_reference"]
+__all__ = ["DOCKER_HUB", "DOCKER_HUB_ALIASES", "Reference", "ReferenceError", "canonical_host",
+           "host_of", "is_registry_host", "parse_reference"]
 
 DOCKER_HUB = "docker.io"
+# Other names clients and config files use for Docker Hub; all mean `docker.io`.
+DOCKER_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
 
 
 class ReferenceError(E2EImagesError):
@@ -37,9 +40,6 @@ class Reference:
     def name(self) -> str:
         return f"{self.registry}/{self.repository}"
 
-    def with_tag(self, tag: str) -> Reference:
-        return replace(self, tag=tag, digest="")
-
     def with_digest(self, digest: str) -> Reference:
         return replace(self, digest=digest)
 
@@ -52,8 +52,19 @@ class Reference:
         return text
 
 
-def _is_registry(component: str) -> bool:
+def is_registry_host(component: str) -> bool:
+    """Docker's rule for a reference's first component: a dot, a port, or `localhost`."""
     return "." in component or ":" in component or component == "localhost"
+
+
+def canonical_host(host: str) -> str:
+    """`docker.io` for any Docker Hub alias, else the host unchanged."""
+    return DOCKER_HUB if host in DOCKER_HUB_ALIASES else host
+
+
+def host_of(prefix: str) -> str:
+    """The registry host of a `host[:port][/namespace]` prefix."""
+    return prefix.split("/", 1)[0]
 
 
 def parse_reference(text: str) -> Reference:
@@ -72,12 +83,10 @@ def parse_reference(text: str) -> Reference:
         if not is_tag(tag):
             raise ReferenceError(f"reference {original!r}: {tag!r} is not a valid tag")
     parts = text.split("/")
-    if len(parts) > 1 and _is_registry(parts[0]):
-        registry, path = parts[0], parts[1:]
+    if len(parts) > 1 and is_registry_host(parts[0]):
+        registry, path = canonical_host(parts[0]), parts[1:]
     else:
         registry, path = DOCKER_HUB, parts
-    if registry in ("index.docker.io", "registry-1.docker.io"):
-        registry = DOCKER_HUB
     if registry == DOCKER_HUB and len(path) == 1:
         path = ["library", *path]
     if not path or not is_repository_name("/".join(path)):

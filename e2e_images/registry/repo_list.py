@@ -1,4 +1,4 @@
-"""Registry overrides in the spirit of Kubernetes' `KUBE_TEST_REPO_LIST`, as a MirrorMap.
+"""Registry overrides in the spirit of Kubernetes' `KUBE_TEST_REPO_LIST`, as mirror-map prefixes.
 
 The e2e framework reads a YAML file of registry keys mapped to replacement registries:
 
@@ -10,21 +10,17 @@ Each known key stands for an upstream prefix (`KEY_PREFIXES`); the map sends tha
 the replacement, so `docker.io/library/busybox:1.36.1` is pulled from
 `registry.example/library/busybox:1.36.1`. Keys that are themselves registry prefixes
 (`mcr.microsoft.com: ...`) pass through unchanged, so one file may mix both forms, and a
-plain mirror-map file is read as it always was. Pure except `load`, which reads the file.
+plain mirror-map file is read as it always was. Pure: `mirrors.load` reads the file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
-import yaml
+from e2e_images.registry.reference import ReferenceError, host_of, is_registry_host
 
-from e2e_images.registry import mirrors
-from e2e_images.registry.mirrors import MirrorMap
-from e2e_images.registry.reference import ReferenceError
+__all__ = ["KEY_PREFIXES", "is_repo_list", "upstream_prefixes"]
 
-__all__ = ["KEY_PREFIXES", "from_repo_list", "is_repo_list", "load"]
 
 # The test framework's registry keys and the upstream prefix each one stands for.
 KEY_PREFIXES: Mapping[str, str] = {
@@ -54,27 +50,16 @@ def is_repo_list(mapping: Mapping[object, object]) -> bool:
     return any(isinstance(k, str) and k in KEY_PREFIXES for k in mapping)
 
 
-def from_repo_list(mapping: Mapping[str, str], *, source: str = "<repo list>") -> MirrorMap:
+def upstream_prefixes(mapping: Mapping[str, str], *, source: str = "<repo list>"
+                      ) -> dict[str, str]:
     """Known keys become their upstream prefix; other keys must be registry prefixes."""
     translated: dict[str, str] = {}
     for key, value in mapping.items():
         if not isinstance(key, str):
             raise ReferenceError(f"registry override key {key!r} is not a string", path=source)
-        head = key.split("/", 1)[0]
-        if key not in KEY_PREFIXES and not ("." in head or ":" in head or head == "localhost"):
+        if key not in KEY_PREFIXES and not is_registry_host(host_of(key)):
             raise ReferenceError(f"unknown registry key {key!r}", path=source,
                                  hint=f"known keys: {', '.join(sorted(KEY_PREFIXES))}")
         translated[KEY_PREFIXES.get(key, key)] = value
-    return MirrorMap.from_mapping(translated, source=source)
+    return translated
 
-
-def load(path: str | Path) -> MirrorMap:
-    """A mirror-map file or a KUBE_TEST_REPO_LIST-style file, whichever it is."""
-    source = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return mirrors.load(path)  # reports the read or parse error its usual way
-    if isinstance(data, dict) and is_repo_list(data):
-        return from_repo_list(data, source=source)
-    return mirrors.load(path)

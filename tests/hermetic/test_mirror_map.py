@@ -36,6 +36,19 @@ def test_rewrite(mirrors: MirrorMap, ref: str, want: str) -> None:
     assert mirrors.rewrite(parse_reference(ref)) == parse_reference(want)
 
 
+@pytest.mark.parametrize("alias", ["docker.io", "index.docker.io", "registry-1.docker.io"])
+def test_every_docker_hub_name_is_one_registry(alias: str) -> None:
+    """References, mirror keys, credentials and the API host agree on Docker Hub's aliases."""
+    from e2e_images.registry.client import base_url
+    from e2e_images.registry.credentials import server_url
+
+    assert parse_reference(f"{alias}/library/busybox:1").registry == "docker.io"
+    assert str(MirrorMap.from_mapping({alias: "127.0.0.1:5000/hub"}).rewrite("busybox:1")) == \
+        "127.0.0.1:5000/hub/library/busybox:1"
+    assert server_url(alias) == "https://index.docker.io/v1/"
+    assert base_url(alias) == "https://registry-1.docker.io"
+
+
 def test_single_prefix_map() -> None:
     m = MirrorMap.single(["docker.io", "mcr.microsoft.com"], "127.0.0.1:5000/up/")
     assert str(m.rewrite("mcr.microsoft.com/windows/servercore:1809")) == \

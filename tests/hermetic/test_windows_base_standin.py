@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from e2e_images.build.windows_layer import WinEntry
 from e2e_images.hermetic import StandinError
 from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import (
@@ -17,6 +16,7 @@ from e2e_images.hermetic.windows_base import (
     base_entries,
     build_windows_base,
 )
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.platforms import windows_release
 
 

@@ -17,7 +17,7 @@ from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
 from e2e_images.oci.image import Image, Layer, MemoryBlobs
 from e2e_images.oci.models import Descriptor, ImagePlatform
-from e2e_images.oci.mutate import ImageParts, NewLayer, append_layers
+from e2e_images.oci.mutate import append_layers, scratch
 
 LINUX_AMD64 = ImagePlatform("linux", "amd64")
 WINDOWS_LTSC2022 = ImagePlatform("windows", "amd64", os_version="10.0.20348.2527")
@@ -91,11 +91,9 @@ def make_image(tars: Sequence[bytes], *, media_type: str = mt.OCI_LAYER_GZIP,
     for tar in tars:
         blob = compress(tar, media_type)
         blobs.add(blob)
-        added.append(NewLayer(Descriptor.of(media_type, blob), sha256_digest(tar),
-                              {"created_by": "test"}))
-    parts = append_layers(ImageParts.scratch(platform, created="2024-01-01T00:00:00Z"), added)
-    blobs.add(parts.config.raw)
-    return Image(parts.manifest, parts.config, blobs)
+        added.append(Layer(Descriptor.of(media_type, blob), blobs, sha256_digest(tar),
+                           {"created_by": "test"}))
+    return append_layers(scratch(platform, created="2024-01-01T00:00:00Z", source=blobs), added)
 
 
 def memory_layer(blob: bytes, media_type: str) -> Layer:

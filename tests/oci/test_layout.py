@@ -96,8 +96,9 @@ def test_index_with_children_only_lists_the_index(tmp_path: Path) -> None:
     assert isinstance(child, Image) and child.platform.os_version == "10.0.20348.2527"
     # copying from a BlobSource that holds the whole tree works without Image objects
     other = Layout.init(tmp_path / "copy")
-    blobs.add(linux.manifest.raw)
-    blobs.add(windows.manifest.raw)
+    for image in (linux, windows):
+        blobs.add(image.manifest.raw)
+        blobs.add(image.config.raw)
     other.write_index(index, source=blobs, ref_name="multi")
     assert _files(other.path / "blobs") == _files(layout.path / "blobs")
     with pytest.raises(LayoutError, match="has no image"):

@@ -8,12 +8,12 @@ import pytest
 
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.image import Image, Layer, MemoryBlobs
 from e2e_images.oci.models import ConfigFile, Descriptor, ImagePlatform, build_index, parse_manifest
 from e2e_images.oci.mutate import (
-    ImageParts,
-    NewLayer,
     append_layers,
     append_manifests,
+    scratch,
     set_annotations,
     with_config,
     with_platform,
@@ -23,17 +23,24 @@ from e2e_images.oci.mutate import (
 from .conftest import LINUX_AMD64, WINDOWS_LTSC2022, f, gz, make_image, make_tar
 
 
-def _layer(text: str) -> NewLayer:
+def read(layer: Layer) -> bytes:
+    with layer.source.open_blob(layer.descriptor.digest) as blob:
+        return blob.read()
+
+
+def _layer(text: str) -> Layer:
     tar = make_tar([f("file", text)])
     blob = gz(tar)
-    return NewLayer(Descriptor.of(mt.OCI_LAYER_GZIP, blob), sha256_digest(tar),
-                    {"created_by": f"COPY {text}"})
+    blobs = MemoryBlobs()
+    blobs.add(blob)
+    return Layer(Descriptor.of(mt.OCI_LAYER_GZIP, blob), blobs, sha256_digest(tar),
+                 {"created_by": f"COPY {text}"})
 
 
 def test_append_layers_extends_base_without_touching_it() -> None:
-    base_image = make_image([make_tar([f("a", "a")])])
-    base = ImageParts(base_image.manifest, base_image.config)
-    out = append_layers(base, [_layer("x"), _layer("y")], created="2025-05-05T00:00:00Z")
+    base = make_image([make_tar([f("a", "a")])])
+    x, y = _layer("x"), _layer("y")
+    out = append_layers(base, [x, y], created="2025-05-05T00:00:00Z")
     assert out.manifest.layers[0] == base.manifest.layers[0]
     assert len(out.manifest.layers) == 3
     assert out.config.diff_ids[:1] == base.config.diff_ids and len(out.config.diff_ids) == 3
@@ -46,17 +53,21 @@ def test_append_layers_extends_base_without_touching_it() -> None:
     reparsed = ConfigFile.parse(out.config.raw)
     assert reparsed.diff_ids == out.config.diff_ids and reparsed.platform == LINUX_AMD64
     assert len(base.manifest.layers) == 1  # the base is unchanged
+    # the new image reads every blob, new and inherited, without being told where
+    for layer, data in zip(out.layers(), (None, *(read(s) for s in (x, y))), strict=True):
+        assert data is None or layer.read() == data
+    assert sha256_digest(out.layers()[0].read()) == base.manifest.layers[0].digest
 
 
 def test_docker_manifests_get_docker_configs() -> None:
-    base = ImageParts.scratch(LINUX_AMD64, media_type=mt.DOCKER_MANIFEST)
+    base = scratch(LINUX_AMD64, media_type=mt.DOCKER_MANIFEST)
     out = append_layers(base, [_layer("x")])
     assert out.manifest.media_type == mt.DOCKER_MANIFEST
     assert out.manifest.config.media_type == mt.DOCKER_CONFIG
 
 
 def test_runtime_changes_merge_labels_and_record_empty_history() -> None:
-    base = append_layers(ImageParts.scratch(LINUX_AMD64), [_layer("x")])
+    base = append_layers(scratch(LINUX_AMD64), [_layer("x")])
     base = with_runtime(base, {"Labels": {"a": "1"}, "Env": ["PATH=/bin"]})
     out = with_runtime(base, {"Labels": {"b": "2"}, "Env": None, "Entrypoint": ["/agnhost"]},
                        history={"created_by": "ENTRYPOINT"}, created="2025-01-01T00:00:00Z")
@@ -68,19 +79,19 @@ def test_runtime_changes_merge_labels_and_record_empty_history() -> None:
 
 
 def test_with_platform_and_config_consistency() -> None:
-    base = append_layers(ImageParts.scratch(LINUX_AMD64), [_layer("x")])
+    base = append_layers(scratch(LINUX_AMD64), [_layer("x")])
     win = with_platform(base, WINDOWS_LTSC2022)
     obj = json.loads(win.config.raw)
     assert (obj["os"], obj["os.version"]) == ("windows", "10.0.20348.2527")
     with pytest.raises(ValueError, match="diff_ids"):
         with_config(base, ConfigFile.build(LINUX_AMD64, {}, ()))
     with pytest.raises(ValueError, match="names config"):
-        ImageParts(base.manifest, win.config)
+        Image(base.manifest, win.config, base.source)
 
 
 def test_append_manifests_builds_lists_in_order() -> None:
-    a = append_layers(ImageParts.scratch(LINUX_AMD64), [_layer("a")])
-    w = append_layers(ImageParts.scratch(WINDOWS_LTSC2022), [_layer("w")])
+    a = append_layers(scratch(LINUX_AMD64), [_layer("a")])
+    w = append_layers(scratch(WINDOWS_LTSC2022), [_layer("w")])
     index = append_manifests(None, [a.manifest.descriptor(a.config.platform)])
     index = append_manifests(index, [w.manifest.descriptor(w.config.platform)])
     assert [d.platform for d in index.manifests] == [LINUX_AMD64, WINDOWS_LTSC2022]
@@ -95,7 +106,7 @@ def test_append_manifests_builds_lists_in_order() -> None:
 
 
 def test_set_annotations_merges_and_removes() -> None:
-    a = append_layers(ImageParts.scratch(LINUX_AMD64), [_layer("a")])
+    a = append_layers(scratch(LINUX_AMD64), [_layer("a")])
     m = set_annotations(a.manifest, {"k": "v", "gone": "x"})
     m2 = set_annotations(m, {"gone": None})
     assert m.annotations == {"k": "v", "gone": "x"} and m2.annotations == {"k": "v"}
@@ -104,7 +115,8 @@ def test_set_annotations_merges_and_removes() -> None:
     assert json.loads(index.raw)["annotations"] == {"i": "1"}
 
 
-def test_new_layer_rejects_non_layers() -> None:
+def test_only_layers_are_appended() -> None:
+    config = Layer(Descriptor.of(mt.OCI_CONFIG, b"{}"), MemoryBlobs(), sha256_digest(b""))
     with pytest.raises(ValueError, match="not a layer"):
-        NewLayer(Descriptor.of(mt.OCI_CONFIG, b"{}"), sha256_digest(b""))
+        append_layers(scratch(LINUX_AMD64), [config])
     assert ImagePlatform("linux", "arm64") != LINUX_AMD64

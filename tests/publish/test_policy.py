@@ -14,7 +14,7 @@ from e2e_images.publish.mirror import load_mirror_config
 from e2e_images.publish.policy import BUILTIN, PromotionPolicy, load_policy
 from e2e_images.publish.promote import plan_promotion, promote
 from e2e_images.publish.results import GateResults, ImageResult, read_results, write_results
-from e2e_images.registry import repo_list
+from e2e_images.registry import mirrors
 from e2e_images.registry.pool import ClientPool
 from e2e_images.registry.reference import ReferenceError
 from e2e_images.verify.result import Finding
@@ -102,7 +102,7 @@ def test_repo_list_keys_become_mirror_prefixes(tmp_path: Path) -> None:
                     "promoterE2eRegistry: mirror.example/e2e\n"
                     "gcRegistry: mirror.example/k8s\n"
                     "mcr.microsoft.com: mirror.example/mcr\n")
-    mm = repo_list.load(path)
+    mm = mirrors.load(path)
     assert str(mm.rewrite("busybox:1.36.1")) == "mirror.example/library/busybox:1.36.1"
     assert str(mm.rewrite("registry.k8s.io/e2e-test-images/agnhost:2.52")) == \
         "mirror.example/e2e/agnhost:2.52"
@@ -111,8 +111,8 @@ def test_repo_list_keys_become_mirror_prefixes(tmp_path: Path) -> None:
         "mirror.example/mcr/windows/nanoserver:ltsc2022"
     plain = tmp_path / "plain.yaml"
     plain.write_text("docker.io: 127.0.0.1:5000/docker.io\n")
-    assert str(repo_list.load(plain).rewrite("busybox:1")) == \
+    assert str(mirrors.load(plain).rewrite("busybox:1")) == \
         "127.0.0.1:5000/docker.io/library/busybox:1"
     path.write_text("dockerLibraryRegistry: m.example/l\nfooRegistry: m.example/f\n")
     with pytest.raises(ReferenceError, match="unknown registry key 'fooRegistry'"):
-        repo_list.load(path)
+        mirrors.load(path)

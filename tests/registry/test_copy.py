@@ -9,10 +9,11 @@ from regtest_proxy import FaultProxy
 
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
-from e2e_images.oci.models import Descriptor, Index
-from e2e_images.registry.client import RegistryClient, copy_blob, copy_manifest_tree
+from e2e_images.oci.models import Descriptor, Index, build_manifest
+from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.credentials import ANONYMOUS
 from e2e_images.registry.embedded import EmbeddedRegistry
+from e2e_images.registry.write import copy_manifest_tree
 
 
 def test_copy_manifest_tree_between_registries(client: RegistryClient,
@@ -44,16 +45,21 @@ def test_copy_manifest_tree_between_registries(client: RegistryClient,
         dst_proxy.stop()
 
 
-def test_copy_blob_streams_in_chunks(client: RegistryClient,
-                                     second_registry: EmbeddedRegistry) -> None:
+def test_copy_streams_a_large_layer_in_chunks(client: RegistryClient,
+                                               second_registry: EmbeddedRegistry) -> None:
     data = os.urandom(3 * 1024 * 1024 + 17)
+    config = b"{}"
     digest = client.push_blob("src/big", data)
+    client.push_blob("src/big", config)
+    manifest = build_manifest(Descriptor.of(mt.OCI_CONFIG, config),
+                              [Descriptor(mt.OCI_LAYER_GZIP, digest, len(data))])
+    client.put_manifest("src/big", "1", manifest.raw, manifest.media_type)
     dst_proxy = FaultProxy(second_registry.host).start()
     try:
         dst = RegistryClient(dst_proxy.host, credentials=ANONYMOUS, chunk_size=1 << 20)
-        copy_blob(client, "src/big", dst, "dst/big",
-                  Descriptor(mt.OCI_LAYER_GZIP, digest, len(data)))
-        assert dst_proxy.count("PATCH") == 4
+        assert copy_manifest_tree(client, "src/big", "1", dst, "dst/big", "1") == \
+            manifest.digest
+        assert dst_proxy.count("PATCH") == 4  # the layer; the config goes in one PUT
         with dst.open_blob("dst/big", digest) as f:
             assert sha256_digest(f.read()) == digest
     finally:

@@ -23,8 +23,8 @@ from verify_builders import (
 )
 
 from e2e_images.audit import BASE_NAME_ANNOTATION
-from e2e_images.build.windows_layer import WinEntry
 from e2e_images.cli import main
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.models import Descriptor, ImagePlatform
 from e2e_images.oci.mutate import set_annotations

@@ -12,8 +12,8 @@ from verify_builders import (
     with_windows_runtime,
 )
 
-from e2e_images.build.linux_layer import FileKind, LayerEntry
-from e2e_images.build.windows_layer import WinEntry
+from e2e_images.layers.linux import FileKind, LayerEntry
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.oci.models import ImagePlatform
 from e2e_images.verify.checks.file_content import FileContent, FileContentCheck
 from e2e_images.verify.checks.file_existence import FileExistence, FileExistenceCheck

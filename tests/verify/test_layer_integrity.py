@@ -17,9 +17,9 @@ from verify_builders import Builder, Raw, raw_tar
 from e2e_images.cli import main
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
-from e2e_images.oci.image import Image
+from e2e_images.oci.image import Image, Layer
 from e2e_images.oci.models import ConfigFile, Descriptor, ImagePlatform, build_manifest
-from e2e_images.oci.mutate import ImageParts, NewLayer, append_layers
+from e2e_images.oci.mutate import append_layers, scratch
 from e2e_images.verify.runner import run_checks
 
 LINUX = ImagePlatform("linux", "amd64")
@@ -31,14 +31,13 @@ def _linux_tar(*members: Raw) -> bytes:
 
 def _image(builder: Builder, *blobs: tuple[bytes, str]) -> Image:
     """A Linux image from (layer blob, diff_id) pairs, written as given."""
-    parts = ImageParts.scratch(LINUX)
     layers = []
     for blob, diff_id in blobs:
         builder.store.add(blob)
-        layers.append(NewLayer(Descriptor.of(mt.OCI_LAYER_GZIP, blob), diff_id))
-    parts = append_layers(parts, layers)
-    builder.store.add(parts.config.raw)
-    return Image(parts.manifest, parts.config, builder.store)
+        layers.append(Layer(Descriptor.of(mt.OCI_LAYER_GZIP, blob), builder.store, diff_id))
+    image = append_layers(scratch(LINUX, source=builder.store), layers)
+    builder.store.add(image.config.raw)
+    return image
 
 
 def _gz(tar: bytes) -> tuple[bytes, str]:
@@ -151,11 +150,10 @@ def test_foreign_layers_are_never_fetched():
                          urls=("http://127.0.0.1:9/never",))
     blob, diff_id = _gz(GOOD)
     builder.store.add(blob)
-    parts = append_layers(ImageParts.scratch(LINUX), [
-        NewLayer(foreign, sha256_digest(b"remote tar")),
-        NewLayer(Descriptor.of(mt.OCI_LAYER_GZIP, blob), diff_id)])
-    builder.store.add(parts.config.raw)
-    report = run_checks(Image(parts.manifest, parts.config, builder.store))
+    image = append_layers(scratch(LINUX, source=builder.store), [
+        Layer(foreign, builder.store, sha256_digest(b"remote tar")),
+        Layer(Descriptor.of(mt.OCI_LAYER_GZIP, blob), builder.store, diff_id)])
+    report = run_checks(image)
     result = next(r for r in report.results if r.check == "layer_integrity")
     assert result.passed, result.findings
     assert result.unverified == (f"foreign layer {foreign.digest} (lives at its urls; "

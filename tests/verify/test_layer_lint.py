@@ -6,9 +6,10 @@ import io
 import tarfile
 
 import pytest
-from verify_builders import EPOCH, LINUX_PATH, Builder, Raw, raw_tar
+from verify_builders import EPOCH, LINUX_PATH, Builder, Raw, raw_tar, tar_of
 
-from e2e_images.build.windows_layer import WinEntry, build_windows_layer
+from e2e_images.layers.windows import build_windows_layer
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import iter_layer
 from e2e_images.oci.models import ConfigFile, ImagePlatform
@@ -43,7 +44,7 @@ def test_a_layer_from_our_writer_passes_every_rule():
         WinEntry.hardlink("bin/sh.exe", "bin/busybox.exe"), WinEntry.whiteout("old/gone.txt"),
         WinEntry.file("Windows/System32/vcruntime140.dll", b"MZ", created_ns=EPOCH * 10**9 + 5),
     ], epoch=EPOCH)
-    assert _lint(layer.tar) == []
+    assert _lint(tar_of(layer)) == []
 
 
 def test_symlinks_are_collected_for_w6_not_judged_per_layer():
@@ -115,10 +116,10 @@ def test_devices_case_clashes_gnu_tars_and_media_types():
     assert {f.check for f in _lint(gnu)} >= {"W1"}
     zstd = lint_members([], media_type=mt.OCI_LAYER_ZSTD)
     assert {f.subject for f in zstd if f.check == "W12"} == {"mediaType"}
-    urls = lint_members(_members(build_windows_layer([], epoch=EPOCH).tar),
+    urls = lint_members(_members(tar_of(build_windows_layer([], epoch=EPOCH))),
                         media_type=mt.OCI_LAYER_GZIP, urls=("https://x/layer",))
     assert {f.subject for f in urls} == {"urls"}
-    assert not lint_members(_members(build_windows_layer([], epoch=EPOCH).tar),
+    assert not lint_members(_members(tar_of(build_windows_layer([], epoch=EPOCH))),
                             media_type=mt.DOCKER_FOREIGN_LAYER, urls=("https://x/layer",))
 
 

@@ -24,7 +24,7 @@ from verify_builders import (
     with_windows_runtime,
 )
 
-from e2e_images.build.windows_layer import WinEntry
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.verify.checks.windows_layer import WindowsLayerCheck
 from e2e_images.verify.runner import run_checks
 from e2e_images.verify.view import ImageView

@@ -1,6 +1,6 @@
 """Build good and deliberately broken images for the verification tests.
 
-Good Windows layers come from the project's writer (`build.windows_layer`); broken ones are
+Good Windows layers come from the project's writer (`layers.windows`); broken ones are
 written here as raw tars, since the writer refuses them (a `Files/`-prefixed symlink, an entry
 outside `Files/`...). Bases are the hermetic nanoserver/servercore stand-ins.
 """
@@ -15,20 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from e2e_images.build.linux_layer import LayerEntry, write_layer
-from e2e_images.build.windows_layer import (
-    DIR_SECURITY_DESCRIPTOR,
-    FILE_SECURITY_DESCRIPTOR,
-    WinEntry,
-    build_windows_layer,
-)
 from e2e_images.hermetic.images import BlobStore
 from e2e_images.hermetic.windows_base import WINDOWS_BASES, build_windows_base
+from e2e_images.layers.linux import LayerEntry, write_layer
+from e2e_images.layers.security import DIR_SECURITY_DESCRIPTOR, FILE_SECURITY_DESCRIPTOR
+from e2e_images.layers.windows import build_windows_layer
+from e2e_images.layers.winentries import WinEntry
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
-from e2e_images.oci.image import Image
+from e2e_images.oci.image import Image, Layer
 from e2e_images.oci.models import Descriptor, ImagePlatform, Index, build_index
-from e2e_images.oci.mutate import ImageParts, NewLayer, append_layers, with_runtime
+from e2e_images.oci.mutate import append_layers, scratch, with_runtime
 from e2e_images.registry.client import RegistryClient
 
 EPOCH = 1_700_000_000
@@ -37,6 +34,11 @@ OS_VERSIONS = {b.release: b.os_version for b in WINDOWS_BASES}
 WINDOWS_PATH = "C:\\bin;C:\\Windows\\System32;C:\\Windows;"
 LINUX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 APPLETS = ("ls", "cat", "sh", "wget")
+
+
+def tar_of(layer: Layer) -> bytes:
+    """The uncompressed tar of a layer our writers made (they gzip)."""
+    return gzip.decompress(layer.read())
 
 
 def fake_go_pe(version: str = "1.0", machine: int = 0x8664) -> bytes:
@@ -97,39 +99,37 @@ class Builder:
     store: BlobStore = field(default_factory=BlobStore)
 
     def base(self, release: str, flavor: str = "nanoserver") -> Image:
-        _, built = build_windows_base(self.store, flavor, RELEASES[release])
-        return Image(built.manifest, built.config, self.store)
+        return build_windows_base(self.store, flavor, RELEASES[release])[1]
 
     def scratch(self, platform: ImagePlatform) -> Image:
-        parts = ImageParts.scratch(platform)
-        self.store.add(parts.config.raw)
-        return Image(parts.manifest, parts.config, self.store)
+        image = scratch(platform, source=self.store)
+        self.store.add(image.config.raw)
+        return image
 
-    def _layer(self, tar: bytes, media_type: str = mt.OCI_LAYER_GZIP) -> NewLayer:
+    def _layer(self, tar: bytes, media_type: str = mt.OCI_LAYER_GZIP) -> Layer:
         blob = gzip.compress(tar, mtime=0) if media_type.endswith("gzip") else tar
         self.store.add(blob)
-        return NewLayer(Descriptor.of(media_type, blob), sha256_digest(tar))
+        return Layer(Descriptor.of(media_type, blob), self.store, sha256_digest(tar))
 
     def add(self, image: Image, *, entries: Sequence[WinEntry] = (),
             raw: bytes | None = None, linux: Sequence[LayerEntry] = (),
             runtime: Mapping[str, Any] | None = None,
             media_type: str = mt.OCI_LAYER_GZIP) -> Image:
-        parts = ImageParts(image.manifest, image.config)
         layers = []
         if entries:
-            layers.append(self._layer(build_windows_layer(entries, epoch=EPOCH).tar,
+            layers.append(self._layer(tar_of(build_windows_layer(entries, epoch=EPOCH)),
                                       media_type))
         if raw is not None:
             layers.append(self._layer(raw, media_type))
         if linux:
-            layers.append(self._layer(write_layer(linux, epoch=EPOCH).tar, media_type))
+            layers.append(self._layer(tar_of(write_layer(linux, epoch=EPOCH)), media_type))
         if layers:
-            parts = append_layers(parts, layers)
+            image = append_layers(image, layers)
         if runtime:
-            parts = with_runtime(parts, runtime)
-        self.store.add(parts.config.raw)
-        self.store.add(parts.manifest.raw)
-        return Image(parts.manifest, parts.config, self.store)
+            image = with_runtime(image, runtime)
+        self.store.add(image.config.raw)
+        self.store.add(image.manifest.raw)
+        return image
 
     def busybox(self, release: str, *, flavor: str = "nanoserver", link_prefix: str = "",
                 vcruntime: bool = True, path: str = WINDOWS_PATH) -> Image:

@@ -139,10 +139,6 @@ class DockerIgnore:
                 verdict = not rule.exception
         return verdict
 
-    @property
-    def has_exceptions(self) -> bool:
-        return any(r.exception for r in self.rules)
-
 
 def parse_dockerignore(text: str, path: str = ".dockerignore") -> DockerIgnore:
     rules: list[IgnoreRule] = []

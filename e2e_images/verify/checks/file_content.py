@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 
 from e2e_images.errors import LayerError
-from e2e_images.verify.result import CheckResult, Finding
+from e2e_images.verify.checks.per_file import PerFileCheck, read_visible
+from e2e_images.verify.result import Finding
 from e2e_images.verify.view import ImageView
 
 __all__ = ["FileContent", "FileContentCheck"]
@@ -32,33 +33,25 @@ class FileContent:
 
 
 @dataclass(frozen=True, slots=True)
-class FileContentCheck:
-    files: tuple[FileContent, ...]
+class FileContentCheck(PerFileCheck[FileContent]):
+    name = "file_content"
 
-    def validate(self) -> None:
-        for f in self.files:
-            f.validate()
-
-    def run(self, view: ImageView) -> CheckResult:
+    def check(self, view: ImageView, rule: FileContent) -> list[Finding] | None:
+        try:
+            data = read_visible(view, rule.path)
+        except LayerError as exc:
+            return [Finding("FILE-CONTENT", view.platform, rule.path,
+                            f"cannot read: {exc.message}")]
+        if data is None:
+            return None
+        text = data.decode("utf-8", "replace")
         findings: list[Finding] = []
-        unverified: list[str] = []
-        for f in self.files:
-            try:
-                text = view.fs.read(f.path).decode("utf-8", "replace")
-            except LayerError as exc:
-                if not view.complete and not view.fs.exists(f.path):
-                    unverified.append(f.path)
-                else:
-                    findings.append(Finding("FILE-CONTENT", view.platform, f.path,
-                                            f"cannot read: {exc.message}"))
-                continue
-            for pattern in f.expected:
-                if not re.search(pattern, text, re.MULTILINE):
-                    findings.append(Finding("FILE-CONTENT", view.platform, f.path,
-                                            f"no match for {pattern!r}"))
-            for pattern in f.excluded:
-                if m := re.search(pattern, text, re.MULTILINE):
-                    findings.append(Finding("FILE-CONTENT", view.platform, f.path,
-                                            f"contains {m.group(0)!r} (excluded {pattern!r})"))
-        return CheckResult("file_content", view.subject, tuple(findings),
-                           unverified=tuple(unverified))
+        for pattern in rule.expected:
+            if not re.search(pattern, text, re.MULTILINE):
+                findings.append(Finding("FILE-CONTENT", view.platform, rule.path,
+                                        f"no match for {pattern!r}"))
+        for pattern in rule.excluded:
+            if m := re.search(pattern, text, re.MULTILINE):
+                findings.append(Finding("FILE-CONTENT", view.platform, rule.path,
+                                        f"contains {m.group(0)!r} (excluded {pattern!r})"))
+        return findings

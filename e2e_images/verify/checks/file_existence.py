@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from e2e_images.errors import LayerError
 from e2e_images.oci.fs import Entry, EntryType
-from e2e_images.verify.result import CheckResult, Finding
+from e2e_images.verify.checks.per_file import PerFileCheck
+from e2e_images.verify.result import Finding
 from e2e_images.verify.view import ImageView
 
 __all__ = ["FileExistence", "FileExistenceCheck", "find", "mode_string"]
@@ -94,21 +95,11 @@ class FileExistence:
 
 
 @dataclass(frozen=True, slots=True)
-class FileExistenceCheck:
-    files: tuple[FileExistence, ...]
+class FileExistenceCheck(PerFileCheck[FileExistence]):
+    name = "file_existence"
 
-    def validate(self) -> None:
-        for f in self.files:
-            f.validate()
-
-    def run(self, view: ImageView) -> CheckResult:
-        findings: list[Finding] = []
-        unverified: list[str] = []
-        for f in self.files:
-            entry = find(view, f.path)
-            if entry is None and not view.complete:
-                unverified.append(f.path)
-                continue
-            findings += f.findings(view, entry)
-        return CheckResult("file_existence", view.subject, tuple(findings),
-                           unverified=tuple(unverified))
+    def check(self, view: ImageView, rule: FileExistence) -> list[Finding] | None:
+        entry = find(view, rule.path)
+        if entry is None and not view.complete:
+            return None
+        return rule.findings(view, entry)

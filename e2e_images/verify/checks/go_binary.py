@@ -11,7 +11,8 @@ import struct
 from dataclasses import dataclass
 
 from e2e_images.errors import LayerError
-from e2e_images.verify.result import CheckResult, Finding
+from e2e_images.verify.checks.per_file import PerFileCheck, read_visible
+from e2e_images.verify.result import Finding
 from e2e_images.verify.view import ImageView
 
 __all__ = ["GoBinary", "GoBinaryCheck", "binary_machine"]
@@ -62,39 +63,31 @@ class GoBinary:
 
 
 @dataclass(frozen=True, slots=True)
-class GoBinaryCheck:
-    binaries: tuple[GoBinary, ...]
+class GoBinaryCheck(PerFileCheck[GoBinary]):
+    name = "go_binaries"
 
-    def validate(self) -> None:
-        for b in self.binaries:
-            b.validate()
-
-    def run(self, view: ImageView) -> CheckResult:
+    def check(self, view: ImageView, rule: GoBinary) -> list[Finding] | None:
         out: list[Finding] = []
-        unverified: list[str] = []
-        p = view.image.platform
-        want_format = "pe" if p.os == "windows" else "elf"
-        for b in self.binaries:
-            def bad(rule: str, message: str, path: str = b.path) -> None:
-                out.append(Finding(rule, view.platform, path, message))
 
-            try:
-                data = view.fs.read(b.path)
-            except LayerError as exc:
-                if not view.complete and not view.fs.exists(b.path):
-                    unverified.append(b.path)
-                else:
-                    bad("GO-MACHINE", f"cannot read: {exc.message}")
-                continue
-            kind, arch = binary_machine(data)
-            if not kind:
-                bad("GO-MACHINE", f"not an executable: {arch}")
-            elif kind != want_format or arch != p.architecture:
-                bad("GO-MACHINE", f"{kind.upper()} binary for {arch}, the image is "
-                                  f"{p.os}/{p.architecture}")
-            if GO_BUILDINFO not in data:
-                bad("GO-VERSION", "no Go build info (not a Go binary?)")
-            if b.version and b.version.encode() not in data:
-                bad("GO-VERSION", f"version {b.version!r} is not embedded")
-        return CheckResult("go_binaries", view.subject, tuple(out),
-                           unverified=tuple(unverified))
+        def bad(rule_id: str, message: str) -> None:
+            out.append(Finding(rule_id, view.platform, rule.path, message))
+
+        try:
+            data = read_visible(view, rule.path)
+        except LayerError as exc:
+            bad("GO-MACHINE", f"cannot read: {exc.message}")
+            return out
+        if data is None:
+            return None
+        p = view.image.platform
+        kind, arch = binary_machine(data)
+        if not kind:
+            bad("GO-MACHINE", f"not an executable: {arch}")
+        elif kind != ("pe" if p.os == "windows" else "elf") or arch != p.architecture:
+            bad("GO-MACHINE", f"{kind.upper()} binary for {arch}, the image is "
+                              f"{p.os}/{p.architecture}")
+        if GO_BUILDINFO not in data:
+            bad("GO-VERSION", "no Go build info (not a Go binary?)")
+        if rule.version and rule.version.encode() not in data:
+            bad("GO-VERSION", f"version {rule.version!r} is not embedded")
+        return out

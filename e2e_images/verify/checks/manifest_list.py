@@ -10,19 +10,17 @@ digest); a missing child is passed as None.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from e2e_images.oci.image import Image
 from e2e_images.oci.models import Descriptor, ImagePlatform, Index
-from e2e_images.platforms import Platform
+from e2e_images.platforms import FULL_OS_VERSION, Platform
 from e2e_images.verify import containerd
 from e2e_images.verify.result import CheckResult, Finding
 
 __all__ = ["Child", "ManifestListCheck", "entry_build"]
 
-FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
 Child = Image | Index | None  # what the entry's digest resolved to; None: not found
 
 

@@ -1,6 +1,6 @@
 """W1-W13: does a layer (and a config) have the form a Windows node imports?
 
-Re-checks, independently of `build.windows_layer`, the rules of docs/windows-layers.md on the
+Re-checks, independently of `layers.windows`, the rules of docs/windows-layers.md on the
 raw tar headers (`oci.fs.iter_layer`), so a layer from any producer (BuildKit, ko, Windows'
 own export, ours) is judged the same way, with the severity that document gives each rule:
 an error where the node refuses the layer or the image breaks, a warning where the node
@@ -23,6 +23,7 @@ from e2e_images.oci import media_types as mt
 from e2e_images.oci.fs import EntryType, LayerProblem, RawMember, iter_layer
 from e2e_images.oci.image import Layer
 from e2e_images.oci.models import ConfigFile
+from e2e_images.platforms import FULL_OS_VERSION
 from e2e_images.verify.result import ERROR, WARNING, CheckResult, Finding, Severity
 from e2e_images.verify.view import ImageView
 
@@ -30,7 +31,6 @@ __all__ = ["Symlink", "WindowsLayerCheck", "judge_symlinks", "lint_config", "lin
            "lint_members"]
 
 FILES, HIVES, UTILITY_VM = "Files", "Hives", "UtilityVM"
-FULL_OS_VERSION = re.compile(r"^10\.0\.\d+\.\d+$")
 _CREATION_TIME = re.compile(r"^\d+(\.\d{1,9})?$")
 _PARSABLE_TIME = re.compile(r"^-?\d+(\.\d+)?$")  # what the importer's PAX time parser reads
 _ATTR_DIRECTORY = 0x10

@@ -61,9 +61,13 @@ def test_not_utf8():
         parse(b"FROM scratch\nLABEL a=\xff\n", "x/Dockerfile")
 
 
-def test_heredoc_like_text_that_is_not_a_heredoc():
-    for text in ('RUN cat <<< "here string"', "RUN echo 'a << b'", "RUN [\"cat\", \"<<EOF\"]"):
-        parse("FROM scratch\n" + text + "\n")
+@pytest.mark.parametrize("text", ['RUN cat <<< "here string"', "RUN echo 'a << b'",
+                                  'RUN ["cat", "<<EOF"]'])
+def test_heredoc_like_text_that_is_not_a_heredoc(text):
+    """Accepted, kept verbatim, and the next line stays an instruction (no body swallowed)."""
+    nodes = parse("FROM scratch\n" + text + "\nCMD x\n").nodes
+    assert [(n.instruction, n.start_line) for n in nodes] == [("from", 1), ("run", 2), ("cmd", 3)]
+    assert nodes[1].original == text
 
 
 def test_meta_args_are_kept_apart():

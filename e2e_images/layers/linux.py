@@ -1,10 +1,9 @@
-"""Deterministic Linux layer tars: what a native COPY/ADD/WORKDIR adds to an image.
+"""Deterministic Linux layer tars: what a native COPY/ADD/WORKDIR adds to a Linux image.
 
-Every layer the native assembler writes starts here, as a Linux diff. A Windows target turns
-it into a Windows layer through `windows_layer.windows_entries_from_linux`, so COPY semantics
-live in one place and the Windows format in another. Output is reproducible: entries sorted,
-parents created, owners and modes as given, every mtime the build epoch, gzip without a name
-or timestamp.
+Every layer the native assembler writes starts as these entries; a Windows target's layer is
+made from the same entries by `layers.convert`, so COPY semantics live in one place and each
+format in its own. Output is reproducible: entries sorted, parents created, owners and modes
+as given, every mtime the build epoch, gzip without a name or timestamp.
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from posixpath import dirname, normpath
 from e2e_images.errors import LayerError
 from e2e_images.oci import media_types as mt
 from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.image import Layer, MemoryBlobs
 from e2e_images.oci.models import Descriptor
 
-__all__ = ["BuiltLayer", "FileKind", "LayerEntry", "write_layer"]
+__all__ = ["FileKind", "LayerEntry", "clean_path", "write_layer"]
 
 
 class FileKind(StrEnum):
@@ -45,19 +45,7 @@ class LayerEntry:
     link: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltLayer:
-    tar: bytes
-    compressed: bytes
-    diff_id: str
-    media_type: str = mt.OCI_LAYER_GZIP
-
-    @property
-    def descriptor(self) -> Descriptor:
-        return Descriptor.of(self.media_type, self.compressed)
-
-
-def _clean(path: str) -> str:
+def clean_path(path: str) -> str:
     """Relative to the root; `..` is refused rather than clamped, since a path that climbs
     is a bug in whoever computed it."""
     if ".." in path.split("/"):
@@ -67,13 +55,15 @@ def _clean(path: str) -> str:
 
 
 def write_layer(entries: Iterable[LayerEntry], *, epoch: int,
-                parent_dirs: dict[str, tuple[int, int, int]] | None = None) -> BuiltLayer:
-    """`parent_dirs` maps directories the base already has to (mode, uid, gid), so implied
-    parents keep the base's owner and mode instead of a default."""
+                parent_dirs: dict[str, tuple[int, int, int]] | None = None,
+                media_type: str = mt.OCI_LAYER_GZIP) -> Layer:
+    """The gzip layer, held in memory. `parent_dirs` maps directories the base already has
+    to (mode, uid, gid), so implied parents keep the base's owner and mode instead of a
+    default."""
     known = dict(parent_dirs or {})
     by_path: dict[str, LayerEntry] = {}
     for entry in entries:
-        rel = _clean(entry.path)
+        rel = clean_path(entry.path)
         if rel:
             by_path[rel] = entry  # a later entry for the same path wins, as a later COPY would
     for rel in list(by_path):
@@ -97,10 +87,13 @@ def write_layer(entries: Iterable[LayerEntry], *, epoch: int,
                 info.type, info.linkname = tarfile.SYMTYPE, entry.link
                 tar.addfile(info)
             elif entry.kind is FileKind.HARDLINK:
-                info.type, info.linkname = tarfile.LNKTYPE, _clean(entry.link)
+                info.type, info.linkname = tarfile.LNKTYPE, clean_path(entry.link)
                 tar.addfile(info)
             else:
                 info.size = len(entry.data)
                 tar.addfile(info, io.BytesIO(entry.data))
     data = raw.getvalue()
-    return BuiltLayer(data, gzip.compress(data, compresslevel=6, mtime=0), sha256_digest(data))
+    blobs = MemoryBlobs()
+    compressed = gzip.compress(data, compresslevel=6, mtime=0)
+    blobs.add(compressed)
+    return Layer(Descriptor.of(media_type, compressed), blobs, sha256_digest(data))

@@ -6,15 +6,20 @@ import tarfile
 
 import pytest
 
-from e2e_images.build.linux_layer import FileKind, LayerEntry, write_layer
 from e2e_images.errors import LayerError
+from e2e_images.layers.linux import FileKind, LayerEntry, write_layer
 from e2e_images.oci.digest import sha256_digest
+from e2e_images.oci.image import Layer
 
 EPOCH = 1_700_000_000
 
 
-def members(tar_bytes: bytes) -> list[tarfile.TarInfo]:
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+def tar_of(layer: Layer) -> bytes:
+    return gzip.decompress(layer.read())
+
+
+def members(layer: Layer) -> list[tarfile.TarInfo]:
+    with tarfile.open(fileobj=io.BytesIO(tar_of(layer))) as tar:
         return tar.getmembers()
 
 
@@ -23,7 +28,7 @@ def test_entries_sorted_with_parents_and_fixed_times():
                          LayerEntry("/agnhost-2", FileKind.SYMLINK, mode=0o777, link="agnhost"),
                          LayerEntry("/a/hard", FileKind.HARDLINK, link="/usr/bin/tool")],
                         epoch=EPOCH)
-    ms = members(layer.tar)
+    ms = members(layer)
     assert [m.name for m in ms] == ["a", "a/hard", "agnhost-2", "usr", "usr/bin", "usr/bin/tool"]
     assert {m.mtime for m in ms} == {EPOCH}
     by = {m.name: m for m in ms}
@@ -36,24 +41,23 @@ def test_entries_sorted_with_parents_and_fixed_times():
 
 def test_parent_dirs_keep_the_base_owner_and_mode():
     layer = write_layer([LayerEntry("/tmp/x")], epoch=EPOCH, parent_dirs={"tmp": (0o1777, 0, 0)})
-    assert {m.name: m.mode for m in members(layer.tar)}["tmp"] == 0o1777
+    assert {m.name: m.mode for m in members(layer)}["tmp"] == 0o1777
 
 
 def test_deterministic_and_digests_consistent():
     entries = [LayerEntry("/b", data=b"2"), LayerEntry("/a", data=b"1")]
     one, two = write_layer(entries, epoch=EPOCH), write_layer(entries[::-1], epoch=EPOCH)
-    assert one.compressed == two.compressed
-    assert one.diff_id == sha256_digest(one.tar)
-    assert gzip.decompress(one.compressed) == one.tar
-    assert one.descriptor.digest == sha256_digest(one.compressed)
-    assert one.compressed[4:8] == b"\0\0\0\0"  # gzip mtime 0
+    assert one.read() == two.read()
+    assert one.diff_id == sha256_digest(tar_of(one))
+    assert one.descriptor.digest == sha256_digest(one.read())
+    assert one.read()[4:8] == b"\0\0\0\0"  # gzip mtime 0
     assert write_layer(entries, epoch=EPOCH + 1).diff_id != one.diff_id
 
 
 def test_later_entry_for_a_path_wins():
     layer = write_layer([LayerEntry("/f", data=b"old"), LayerEntry("/f", data=b"new")],
                         epoch=EPOCH)
-    with tarfile.open(fileobj=io.BytesIO(layer.tar)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(tar_of(layer))) as tar:
         assert tar.extractfile("f").read() == b"new"
 
 

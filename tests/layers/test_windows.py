@@ -12,20 +12,12 @@ import tarfile
 
 import pytest
 
-from e2e_images.build.windows_layer import (
-    DIR_SECURITY_DESCRIPTOR,
-    FILE_SECURITY_DESCRIPTOR,
-    HIVES,
-    UTILITY_VM,
-    StreamContent,
-    WindowsLayer,
-    WinEntry,
-    build_windows_layer,
-    format_creation_time,
-    layer_names,
-    windows_entries_from_linux,
-)
 from e2e_images.errors import LayerError
+from e2e_images.layers.convert import windows_entries_from_linux
+from e2e_images.layers.security import DIR_SECURITY_DESCRIPTOR, FILE_SECURITY_DESCRIPTOR
+from e2e_images.layers.windows import build_windows_layer, format_creation_time, layer_names
+from e2e_images.layers.winentries import HIVES, UTILITY_VM, StreamContent, WinEntry
+from e2e_images.oci.image import Layer
 
 EPOCH = 1_700_000_000
 KO_FILE_SD = "AQAAgBQAAAAkAAAAAAAAAAAAAAABAgAAAAAABSAAAAAhAgAAAQIAAAAAAAUgAAAAIQIAAA=="
@@ -43,12 +35,16 @@ def busybox_entries() -> list[WinEntry]:
     ]
 
 
-def members(layer: WindowsLayer) -> list[tarfile.TarInfo]:
-    with tarfile.open(fileobj=io.BytesIO(layer.tar)) as tar:
+def tar_of(layer: Layer) -> bytes:
+    return gzip.decompress(layer.read())
+
+
+def members(layer: Layer) -> list[tarfile.TarInfo]:
+    with tarfile.open(fileobj=io.BytesIO(tar_of(layer))) as tar:
         return tar.getmembers()
 
 
-def by_name(layer: WindowsLayer) -> dict[str, tarfile.TarInfo]:
+def by_name(layer: Layer) -> dict[str, tarfile.TarInfo]:
     return {m.name: m for m in members(layer)}
 
 
@@ -67,12 +63,12 @@ def raw_headers(tar: bytes) -> list[tuple[bytes, str]]:
 
 
 @pytest.fixture(scope="module")
-def layer() -> WindowsLayer:
+def layer() -> Layer:
     return build_windows_layer(busybox_entries(), epoch=EPOCH)
 
 
-def test_w1_every_member_has_a_pax_header(layer: WindowsLayer) -> None:
-    flags = [flag for flag, _ in raw_headers(layer.tar)]
+def test_w1_every_member_has_a_pax_header(layer: Layer) -> None:
+    flags = [flag for flag, _ in raw_headers(tar_of(layer))]
     assert flags[0] == b"x"
     # each member is preceded by its own extended header: x, member, x, member, ...
     assert flags[0::2] == [b"x"] * (len(flags) // 2)
@@ -80,15 +76,15 @@ def test_w1_every_member_has_a_pax_header(layer: WindowsLayer) -> None:
     assert all(m.pax_headers for m in members(layer))
 
 
-def test_w2_files_and_hives_come_first(layer: WindowsLayer) -> None:
+def test_w2_files_and_hives_come_first(layer: Layer) -> None:
     ms = members(layer)
     assert [(m.name, m.isdir()) for m in ms[:2]] == [("Files", True), ("Hives", True)]
     # as hcsshim and BuildKit write them: no trailing slash on directory names
-    dirs = [name for flag, name in raw_headers(layer.tar) if flag == b"5"]
+    dirs = [name for flag, name in raw_headers(tar_of(layer)) if flag == b"5"]
     assert dirs[:2] == ["Files", "Hives"] and not any(d.endswith("/") for d in dirs)
 
 
-def test_w3_everything_else_under_files(layer: WindowsLayer) -> None:
+def test_w3_everything_else_under_files(layer: Layer) -> None:
     for m in members(layer)[2:]:
         assert m.name.startswith("Files/"), m.name
         assert "\\" not in m.name and ".." not in m.name.split("/")
@@ -113,14 +109,14 @@ def test_w3_bad_paths_rejected(path: str) -> None:
         build_windows_layer([WinEntry.file(path, b"x")], epoch=EPOCH)
 
 
-def test_w4_whiteout_name(layer: WindowsLayer) -> None:
+def test_w4_whiteout_name(layer: Layer) -> None:
     m = by_name(layer)["Files/Windows/System32/.wh.old.dll"]
     assert m.isfile() and m.size == 0
     with pytest.raises(LayerError, match="whiteout"):
         build_windows_layer([WinEntry.file("a/.wh.b", b"")], epoch=EPOCH)
 
 
-def test_w5_hardlink_name_and_target_prefixed(layer: WindowsLayer) -> None:
+def test_w5_hardlink_name_and_target_prefixed(layer: Layer) -> None:
     m = by_name(layer)["Files/agnhost-2"]
     assert m.islnk() and m.linkname == "Files/agnhost"
 
@@ -133,7 +129,7 @@ def test_w5_hardlink_written_after_its_target() -> None:
         layer_names([WinEntry.directory("d"), WinEntry.hardlink("l", "d")])
 
 
-def test_w6_symlink_targets_verbatim(layer: WindowsLayer) -> None:
+def test_w6_symlink_targets_verbatim(layer: Layer) -> None:
     ms = by_name(layer)
     assert ms["Files/bin/sh.exe"].issym()
     assert ms["Files/bin/sh.exe"].linkname == "busybox.exe"
@@ -142,7 +138,7 @@ def test_w6_symlink_targets_verbatim(layer: WindowsLayer) -> None:
         build_windows_layer([WinEntry.symlink("x", "Files/bin/busybox.exe")], epoch=EPOCH)
 
 
-def test_w7_file_attributes(layer: WindowsLayer) -> None:
+def test_w7_file_attributes(layer: Layer) -> None:
     for m in members(layer):
         assert m.pax_headers["MSWINDOWS.fileattr"] == ("16" if m.isdir() else "32"), m.name
 
@@ -162,7 +158,7 @@ def _sd_parts(b64: str) -> tuple[int, bytes, bytes, bytes | None]:
     return control, sid(o_owner), sid(o_group), dacl
 
 
-def test_w8_security_descriptors(layer: WindowsLayer) -> None:
+def test_w8_security_descriptors(layer: Layer) -> None:
     assert FILE_SECURITY_DESCRIPTOR == KO_FILE_SD  # O:BUG:BU, as ko writes it
     users = struct.pack("<BB", 1, 2) + (5).to_bytes(6, "big") + struct.pack("<II", 32, 545)
     control, owner, group, dacl = _sd_parts(DIR_SECURITY_DESCRIPTOR)
@@ -186,7 +182,7 @@ def test_w9_creation_time_format(ns: int, text: str) -> None:
     assert format_creation_time(ns) == text
 
 
-def test_w9_creation_time_in_layer(layer: WindowsLayer) -> None:
+def test_w9_creation_time_in_layer(layer: Layer) -> None:
     ms = by_name(layer)
     assert ms["Files/agnhost"].pax_headers["LIBARCHIVE.creationtime"] == "1700000000.000000005"
     assert ms["Files"].pax_headers["LIBARCHIVE.creationtime"] == str(EPOCH)
@@ -219,7 +215,7 @@ def test_w10_linux_entries_convert_and_devices_are_refused() -> None:
     assert ms["Files/bin/sh.exe"].linkname == "busybox.exe"
     assert ms["Files/bin/bb2.exe"].linkname == "Files/bin/busybox.exe"
     assert "Files/etc/.wh.gone" in ms
-    assert {flag for flag, _ in raw_headers(layer.tar)} <= {b"x", b"0", b"1", b"2", b"5"}
+    assert {flag for flag, _ in raw_headers(tar_of(layer))} <= {b"x", b"0", b"1", b"2", b"5"}
     fifo = _linux_tar([(_ti("run/pipe", tarfile.FIFOTYPE), b"")])
     with pytest.raises(LayerError, match="W10"):
         windows_entries_from_linux(fifo)
@@ -252,17 +248,17 @@ def test_deterministic_and_order_independent() -> None:
     shuffled = list(entries)
     random.Random(7).shuffle(shuffled)
     second = build_windows_layer(shuffled, epoch=EPOCH)
-    assert first.tar == second.tar and first.compressed == second.compressed
-    assert first.info == second.info
-    assert build_windows_layer(entries, epoch=EPOCH + 1).info.digest != first.info.digest
+    assert first.read() == second.read()
+    assert (first.descriptor, first.diff_id) == (second.descriptor, second.diff_id)
+    assert build_windows_layer(entries, epoch=EPOCH + 1).digest != first.digest
 
 
-def test_digests_and_gzip_header(layer: WindowsLayer) -> None:
-    assert layer.info.diff_id == "sha256:" + hashlib.sha256(layer.tar).hexdigest()
-    assert layer.info.digest == "sha256:" + hashlib.sha256(layer.compressed).hexdigest()
-    assert layer.info.size == len(layer.compressed) and layer.info.tar_size == len(layer.tar)
-    assert gzip.decompress(layer.compressed) == layer.tar
-    flags, mtime = layer.compressed[3], layer.compressed[4:8]
+def test_digests_and_gzip_header(layer: Layer) -> None:
+    compressed = layer.read()
+    assert layer.diff_id == "sha256:" + hashlib.sha256(tar_of(layer)).hexdigest()
+    assert layer.digest == "sha256:" + hashlib.sha256(compressed).hexdigest()
+    assert layer.descriptor.size == len(compressed)
+    flags, mtime = compressed[3], compressed[4:8]
     assert flags & 0x08 == 0  # no FNAME
     assert mtime == b"\0\0\0\0"
 
@@ -272,7 +268,7 @@ def test_stream_content_written_exactly() -> None:
     size = sum(map(len, pieces))
     content = StreamContent(size, lambda: iter(pieces))
     layer = build_windows_layer([WinEntry.file("big.bin", content)], epoch=EPOCH)
-    with tarfile.open(fileobj=io.BytesIO(layer.tar)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(tar_of(layer))) as tar:
         f = tar.extractfile("Files/big.bin")
         assert f is not None and f.read() == b"".join(pieces)
     for wrong in (size + 1, size - 1):
@@ -288,13 +284,13 @@ def test_epoch_must_be_integer_seconds() -> None:
 
 
 def test_linux_layer_writer_output_converts() -> None:
-    from e2e_images.build.linux_layer import FileKind, LayerEntry, write_layer
+    from e2e_images.layers.linux import FileKind, LayerEntry, write_layer
 
     linux = write_layer([LayerEntry("/bin/busybox.exe", data=b"MZ", mode=0o755),
                          LayerEntry("/bin/sh.exe", FileKind.SYMLINK, link="busybox.exe"),
                          LayerEntry("/agnhost-2", FileKind.HARDLINK, link="/bin/busybox.exe")],
                         epoch=EPOCH)
-    for source in (linux.tar, io.BytesIO(linux.compressed)):
+    for source in (tar_of(linux), io.BytesIO(linux.read())):
         ms = by_name(build_windows_layer(windows_entries_from_linux(source), epoch=EPOCH))
         assert ms["Files/bin/sh.exe"].linkname == "busybox.exe"
         assert ms["Files/agnhost-2"].linkname == "Files/bin/busybox.exe"
