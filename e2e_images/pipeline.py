@@ -34,9 +34,9 @@ from e2e_images.build.builder import (
     build_target,
     current_digest,
     record_push,
-    unchanged_tag,
+    unchanged_manifest,
 )
-from e2e_images.build.digests import json_key
+from e2e_images.build.fingerprint import list_fingerprint
 from e2e_images.catalog import render_dockerfile
 from e2e_images.errors import E2EImagesError
 from e2e_images.host import ensure_binfmt
@@ -269,16 +269,14 @@ class Pipeline:
         read it back instead (a no-op re-run stays a few requests)."""
         ref = parse_reference(image.list_tag)
         client = self.env.pool.client(ref.registry)
-        key = json_key("list", image.list_tag, self.list_media_type,
-                       [(c.tag.rsplit(":", 1)[-1], c.digest) for c in children])
-        digest = unchanged_tag(self.env, image.list_tag, key)
-        if digest is not None:
-            index = client.get_manifest(ref.repository, digest)
-            assert isinstance(index, Index)
-            return PublishedList(str(ref), index, pushed=False)
+        key = list_fingerprint(self.list_media_type,
+                               [(c.tag.rsplit(":", 1)[-1], c.digest) for c in children])
+        current = unchanged_manifest(self.env, image.list_tag, key)
+        if isinstance(current, Index):
+            return PublishedList(str(ref), current, pushed=False)
         published = publish_list(client, image.list_tag, children,
                                  media_type=self.list_media_type)
-        record_push(self.env, key, published.index.digest)
+        record_push(self.env, image.list_tag, key, published.index.digest)
         return published
 
     # -- a whole run -----------------------------------------------------------------------

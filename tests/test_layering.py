@@ -45,6 +45,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
                  "publish", "registry", "verify"),
     "host": ("errors",),
     "session": ("build", "errors", "hermetic", "layers", "oci", "platforms", "registry"),
+    "shared_registry": ("atomic", "build", "errors", "hermetic", "registry"),
     "gate": ("audit", "catalog", "errors", "oci", "pipeline", "plan", "platforms", "publish",
              "registry", "session", "verify", "workspace"),
     "workspace": ("build.dockerfile", "catalog", "plan", "platforms", "errors"),

@@ -22,8 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from e2e_images import __version__
-from e2e_images.atomic import entry_lock, write_atomic_bytes
+from e2e_images.atomic import entry_lock
 from e2e_images.build.artifact_map import ArtifactRouter
 from e2e_images.build.buildah import Buildah, BuildahRequest
 from e2e_images.build.digests import json_key, tree_digest
@@ -38,15 +37,28 @@ from e2e_images.build.dockerfile import (
 )
 from e2e_images.build.dockerfile.precheck import check_copy_sources
 from e2e_images.build.fetch import unreachable
+from e2e_images.build.fingerprint import (
+    file_digest,
+    lookup,
+    record,
+    sources_digest,
+    target_fingerprint,
+)
 from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
 from e2e_images.errors import BuildError, DockerfileError, RegistryError
-from e2e_images.oci import media_types as mt
 from e2e_images.oci.image import Image
 from e2e_images.oci.layout import Layout
-from e2e_images.oci.models import ConfigFile, Descriptor, ImagePlatform, build_manifest
+from e2e_images.oci.models import (
+    ConfigFile,
+    Descriptor,
+    ImagePlatform,
+    Index,
+    Manifest,
+    build_manifest,
+)
 from e2e_images.oci.mutate import with_config, with_runtime
 from e2e_images.plan import BuildTarget
 from e2e_images.platforms import Platform, build_platform, image_platform
@@ -55,7 +67,7 @@ from e2e_images.registry.reference import parse_reference
 from e2e_images.registry.write import Written, write_image
 
 __all__ = ["BACKENDS", "BuildEnv", "TargetBuild", "build_target", "current_digest", "iso_time",
-           "record_push", "unchanged_tag"]
+           "record_push", "unchanged_manifest", "unchanged_tag"]
 
 BACKENDS = ("auto", "native", "buildah", "legacy")
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -83,6 +95,9 @@ class BuildEnv:
     qemu_dir: Path = Path("/usr/bin")  # qemu-<arch>-static for CROSS_BUILD_ (qemu-user-static)
     hermetic: bool = False  # upstream bases come from the stand-ins (for error messages)
     artifacts: ArtifactRouter | None = None  # which ADD URLs are mapped (--artifacts, mirror)
+    # Upstream images read during this run, by (ref, platform): a run never pushes to them,
+    # so 40 images on one base resolve its tag once, not 40 times.
+    upstream: dict[tuple[str, ImagePlatform], Image] = field(default_factory=dict, repr=False)
     _buildah: Buildah | None = field(default=None, repr=False)
 
     def buildah(self) -> Buildah:
@@ -145,24 +160,35 @@ def make_bin(target: BuildTarget, ctx: Path) -> None:
 
 
 class _Images:
-    """The images one build reads, fetched once each (resolve and fingerprint share them)."""
+    """The images one build reads, fetched once each (resolve and fingerprint share them);
+    images outside the target registry (upstream bases) once per run, in `upstream`."""
 
     def __init__(self, pool: ClientPool, target: BuildTarget | None = None,
-                 hermetic: bool = False) -> None:
+                 hermetic: bool = False,
+                 upstream: dict[tuple[str, ImagePlatform], Image] | None = None) -> None:
         self.pool = pool
         self.target = target
         self.hermetic = hermetic
         self._seen: dict[tuple[str, ImagePlatform], Image] = {}
+        registry = target.build_args.get("REGISTRY", "") if target is not None else ""
+        self._ours = registry.rstrip("/") + "/" if registry else None
+        self._upstream = upstream if upstream is not None else {}
 
     def get(self, ref: str, platform: ImagePlatform | Platform) -> Image:
         key = (ref, image_platform(platform))
         if key not in self._seen:
+            shared = self._ours is not None and not ref.startswith(self._ours)
+            if shared and key in self._upstream:
+                self._seen[key] = self._upstream[key]
+                return self._seen[key]
             try:
                 self._seen[key] = self.pool.image(ref, key[1])
             except RegistryError as exc:
                 if self.target is None:
                     raise
                 raise missing_base(self.target, ref, self.pool, self.hermetic, exc) from None
+            if shared:
+                self._upstream[key] = self._seen[key]
         return self._seen[key]
 
 
@@ -332,37 +358,85 @@ def _push(target: BuildTarget, env: BuildEnv, image: Image, final: ResolvedStage
 
 
 def build_target(target: BuildTarget, env: BuildEnv) -> TargetBuild:
-    """Build `target` and push it to its tag; raises BuildError / DockerfileError."""
+    """Build `target` and push it to its tag; raises BuildError / DockerfileError.
+
+    The inputs are fingerprinted first, from sources: when the registry records that these
+    inputs produced the digest the tag holds, nothing is staged, compiled or built."""
     if env.backend not in BACKENDS:
         raise BuildError(f"unknown builder {env.backend!r} (one of {', '.join(BACKENDS)})")
+    started = time.monotonic()
+    text = render_dockerfile(read_text(target.dockerfile), target.platform,
+                             target.dockerfile.name)
+    legacy = env.backend == "legacy" and target.platform.is_windows
+    inputs = None if legacy else _inputs(target, env, text)
+    if inputs is not None:
+        unchanged = unchanged_tag(env, target.tag, inputs.fingerprint)
+        if unchanged is not None:
+            return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started,
+                               False)
     ctx = _stage_context(target, env)
     try:
-        return _build(target, env, ctx, time.monotonic())
+        if inputs is None:
+            return _build_legacy(target, env, ctx, text, started)
+        return _build(target, env, ctx, text, inputs, started)
     finally:
         shutil.rmtree(ctx.parent, ignore_errors=True)
 
 
-def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> TargetBuild:
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    images: _Images
+    resolved: ResolvedDockerfile
+    fingerprint: str
+
+
+def _inputs(target: BuildTarget, env: BuildEnv, text: str) -> _Inputs:
+    """Resolve the Dockerfile and fingerprint the target from its sources (the qemu binary
+    CROSS_BUILD_ adds included), reading only the manifests and configs of its bases."""
+    images = _Images(env.pool, target, env.hermetic, env.upstream)
+    resolved = _resolve(target, images, text)
+    read = [(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images]
+    qemu = cross_build_qemu(read_text(target.dockerfile), target.platform,
+                            target.dockerfile.name)
+    extra = [qemu, file_digest(env.qemu_dir / qemu)] if qemu is not None else []
+    sources = sources_digest(target.context, target.go, target.platform, env.cache, extra)
+    fp = target_fingerprint(
+        dockerfile=text, build_args=target.build_args, labels=target.labels, sources=sources,
+        images_read=read, epoch=env.epoch, backend=env.backend,
+        registry=target.build_args.get("REGISTRY", ""))
+    return _Inputs(images, resolved, fp)
+
+
+def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
+    """The digest `target.tag` holds, if the registry records that the target's current inputs
+    produced it; None when the tag is missing, has moved, or holds a build of other inputs (or
+    in legacy mode, which is not reproducible). This is the one place that decides whether a
+    pushed per-platform tag may stand in for a build (a list's entries beyond a filter).
+    Reads the bases' manifests and configs and two small records; builds nothing."""
+    if env.backend == "legacy" and target.platform.is_windows:
+        return None
     text = render_dockerfile(read_text(target.dockerfile), target.platform,
                              target.dockerfile.name)
-    if env.backend == "legacy" and target.platform.is_windows:
-        daemon = env.daemons.get(target.platform.release)
-        if daemon is None:
-            raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
-        rendered = ctx / BUILDAH_DOCKERFILE
-        rendered.write_text(text)
-        digest = build_remote(daemon, target, rendered, ctx)
-        return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started,
-                           True)
-    images = _Images(env.pool, target, env.hermetic)
-    resolved = _resolve(target, images, text)
+    return unchanged_tag(env, target.tag, _inputs(target, env, text).fingerprint)
+
+
+def _build_legacy(target: BuildTarget, env: BuildEnv, ctx: Path, text: str,
+                  started: float) -> TargetBuild:
+    daemon = env.daemons.get(target.platform.release)
+    if daemon is None:
+        raise BuildError(f"{target.id}: no REMOTE_DOCKER_URL_{target.platform.release}")
+    rendered = ctx / BUILDAH_DOCKERFILE
+    rendered.write_text(text)
+    digest = build_remote(daemon, target, rendered, ctx)
+    return TargetBuild(target, digest, "docker-remote", -1, time.monotonic() - started, True)
+
+
+def _build(target: BuildTarget, env: BuildEnv, ctx: Path, text: str, found: _Inputs,
+           started: float) -> TargetBuild:
+    images, resolved, fingerprint = found.images, found.resolved, found.fingerprint
     if target.go.needs_make:  # now that `make bin` has run, the context is complete
         check_copy_sources(resolved, list_context(ctx).listing)
     context_digest = tree_digest(ctx, skip=(BUILDAH_DOCKERFILE,))
-    fingerprint = _fingerprint(target, env, images, text, resolved, context_digest)
-    unchanged = unchanged_tag(env, target.tag, fingerprint)
-    if unchanged is not None:
-        return TargetBuild(target, unchanged, "unchanged", 0, time.monotonic() - started, False)
     _check_downloads(resolved, env)
     if env.backend == "buildah" and target.platform.is_windows:
         raise BuildError(f"{target.id}: buildah cannot build Windows images correctly (it "
@@ -385,7 +459,7 @@ def _build(target: BuildTarget, env: BuildEnv, ctx: Path, started: float) -> Tar
                             created=iso_time(env.epoch))
     _check_platform(target, labelled)
     written = _push(target, env, labelled, resolved.stages[resolved.target])
-    record_push(env, fingerprint, written.digest)
+    record_push(env, target.tag, fingerprint, written.digest)
     backends = {"buildah" if resolved.stages[i].has_run or env.backend == "buildah"
                 else "native" for i in resolved.needed}
     backend = "+".join(sorted(backends))
@@ -415,57 +489,38 @@ def _check_downloads(resolved: ResolvedDockerfile, env: BuildEnv) -> None:
                              "directory (README: --artifacts)")
 
 
-def _fingerprint(target: BuildTarget, env: BuildEnv, images: _Images, text: str,
-                 resolved: ResolvedDockerfile, context_digest: str) -> str:
-    """Every input of the target's build: Dockerfile, args, labels, context (Go payloads,
-    `make bin` outputs and the qemu binary CROSS_BUILD_ adds included), the digests of the
-    images it reads, the clock, the backend and this tool's version."""
-    read = sorted({(d.ref, images.get(d.ref, d.platform).digest) for d in resolved.images})
-    return json_key(text, target.tag, dict(target.build_args), dict(target.labels),
-                    context_digest, read, env.epoch, env.backend, __version__)
-
-
 def unchanged_tag(env: BuildEnv, tag: str, fingerprint: str) -> str | None:
-    """The digest `tag` holds, if a run with these very inputs pushed it there; else None."""
-    record = env.cache / "pushed" / fingerprint
-    if not record.is_file():
-        return None
-    digest = record.read_text().strip()
+    """The digest `tag` holds, if the registry records that these very inputs produced it."""
     ref = parse_reference(tag)
-    current = env.pool.client(ref.registry).head_manifest(ref.repository, ref.ref)
-    return digest if current is not None and current.digest == digest else None
-
-
-def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
-    """The digest `target.tag` holds if it is what the current inputs produce, as far as can
-    be known without building it: a single image of the target's platform whose labels
-    (version, commit, source) and creation time are the target's. None: the tag is missing
-    or holds an image built from other inputs. This is the one place that decides whether
-    a pushed per-platform tag may stand in for a build (a list's entries beyond a filter);
-    fingerprints kept in the registry make the same answer exact."""
-    ref = parse_reference(target.tag)
     client = env.pool.client(ref.registry)
-    if client.head_manifest(ref.repository, ref.ref) is None:
+    recorded = lookup(client, ref.repository, fingerprint)
+    if recorded is None:
         return None
-    manifest = client.get_manifest(ref.repository, ref.ref)
-    if mt.is_index(manifest.media_type):
-        return None
-    image = Image.load(manifest, client.repository(ref.repository))
-    config, want = image.config, image_platform(target.platform)
-    if (config.platform.os, config.platform.architecture,
-            config.platform.variant or "") != (want.os, want.architecture, want.variant):
-        return None
-    if want.os_version and not config.platform.os_version.startswith(want.os_version + "."):
-        return None
-    if config.labels != dict(target.labels):
-        return None
-    if env.backend != "legacy" and config.created != iso_time(env.epoch):
-        return None  # a remote docker build keeps its own clock
-    return manifest.digest
+    current = client.head_manifest(ref.repository, ref.ref)
+    return recorded if current is not None and current.digest == recorded else None
 
 
-def record_push(env: BuildEnv, fingerprint: str, digest: str) -> None:
-    write_atomic_bytes(env.cache / "pushed" / fingerprint, (digest + "\n").encode())
+def unchanged_manifest(env: BuildEnv, tag: str, fingerprint: str) -> Manifest | Index | None:
+    """What `tag` holds, read whole, if the registry records that these very inputs produced
+    it (a list: two small GETs, the record and the list itself)."""
+    ref = parse_reference(tag)
+    client = env.pool.client(ref.registry)
+    recorded = lookup(client, ref.repository, fingerprint)
+    if recorded is None:
+        return None
+    try:
+        current = client.get_manifest(ref.repository, ref.ref)
+    except RegistryError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return current if current.digest == recorded else None
+
+
+def record_push(env: BuildEnv, tag: str, fingerprint: str, digest: str) -> None:
+    """Record in `tag`'s repository that `fingerprint`'s inputs produced `digest`."""
+    ref = parse_reference(tag)
+    record(env.pool.client(ref.registry), ref.repository, fingerprint, digest)
 
 
 def _check_platform(target: BuildTarget, parts: Image) -> None:

@@ -180,6 +180,12 @@ def source_digest(payload: GoPayload, env: dict[str, str], source: str) -> str:
     return h.hexdigest()
 
 
+def payload_sources(payload: GoPayload, platform: Platform, cache: Path, source: str) -> str:
+    """`source_digest` for `platform`, without compiling: the fingerprint's view of a payload
+    whose module lies outside the image directory (an upstream tree's repository go.mod)."""
+    return source_digest(payload, _go_env(platform, cache, payload.module), source)
+
+
 def _store(cached: Path, build: Callable[[Path], None]) -> None:
     """Fill one cache entry under its lock (two runs on one cache compile it once): `build`
     writes a fresh path in a private directory (`go build -o` will not overwrite a

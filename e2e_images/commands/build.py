@@ -68,16 +68,28 @@ def print_report(report: RunReport) -> None:
     table = Table(title="build results")
     for column in ("target", "result", "digest", "bytes pushed", "seconds"):
         table.add_column(column, overflow="fold")
+    # Unchanged targets and lists fold into one row each: a no-op run of a large catalog
+    # would otherwise spend a second drawing hundreds of identical rows.
+    same = [t for t in report.targets if t.build is not None and not t.build.pushed]
+    same_lists = [i for i in report.images if i.published and not i.published.pushed]
+    if same:
+        table.add_row(f"{len(same)} targets", "unchanged", "", "0", "")
+    if same_lists:
+        table.add_row(f"{len(same_lists)} lists", "unchanged", "", "", "")
     for t in report.targets:
+        if t.build is not None and not t.build.pushed:
+            continue
         if t.build is not None:
             b = t.build
             pushed = "-" if b.bytes_pushed < 0 else f"{b.bytes_pushed:,}"
-            table.add_row(t.target.id, "built" if b.pushed else "unchanged", b.digest[:19],
+            table.add_row(t.target.id, "built", b.digest[:19],
                           pushed, f"{b.seconds:.1f}")
         else:
             table.add_row(t.target.id, "[red]failed[/]" if t.error else "[yellow]skipped[/]",
                           t.skipped or "", "", "")
     for i in report.images:
+        if i.published and not i.published.pushed:
+            continue  # unchanged: folded with the unchanged targets
         status = (i.published.index.digest[:19] if i.published else i.error or
                   (f"missing {len(i.missing)} tags" if i.missing else "per-platform tags only"))
         result = ("[red]failed[/]" if i.error else "[yellow]not pushed[/]" if i.missing

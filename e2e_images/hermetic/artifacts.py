@@ -205,8 +205,9 @@ class _Handler(_FileHandler):
 class _MirrorServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, root: Path, artifacts: list[Artifact]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, root: Path, artifacts: list[Artifact], address: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        super().__init__((address, port), _Handler)
         self.root = root
         self.by_key = {a.path.lower(): a for a in artifacts}
 
@@ -214,15 +215,17 @@ class _MirrorServer(ThreadingHTTPServer):
 class ArtifactMirror:
     """Serve a mirror directory on a free loopback port while the context is open."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, address: str = "127.0.0.1", port: int = 0) -> None:
+        """`address`/`port`: where to listen (loopback and a free port unless asked)."""
         self.root = Path(root)
+        self.address, self.port = address, port
         self.artifacts: list[Artifact] = []
         self._server: _MirrorServer | None = None
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> ArtifactMirror:
         self.artifacts = load_manifest(self.root)
-        self._server = _MirrorServer(self.root, self.artifacts)
+        self._server = _MirrorServer(self.root, self.artifacts, self.address, self.port)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="artifact-mirror", daemon=True)
         self._thread.start()
@@ -241,7 +244,7 @@ class ArtifactMirror:
     def host(self) -> str:
         if self._server is None:
             raise StandinError("the artifact mirror is not running")
-        return f"127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.address}:{self._server.server_address[1]}"
 
     @property
     def proxy(self) -> str:

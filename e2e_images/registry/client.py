@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import requests
 
@@ -63,6 +64,10 @@ def base_url(registry: str, insecure: bool = False) -> str:
     return f"{scheme}://{host}"
 
 
+_MAX_REMEMBERED = 4096  # manifests and configs by digest, per client
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True, slots=True)
 class RepositoryBlobs:
     """A `BlobSource` bound to one repository of one registry."""
@@ -94,6 +99,7 @@ class RegistryClient:
         self.transport = Transport(self.base_url, session, self.auth, retries=retries,
                                    backoff=backoff, limits=limits)
         self.chunk_size = chunk_size
+        self._by_digest: dict[tuple[str, str], object] = {}
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.base_url!r})"
@@ -244,13 +250,29 @@ class RegistryClient:
         return RepositoryBlobs(self, repository)
 
     def image(self, repository: str, ref: str, platform: object | None = None) -> Image:
+        """One request for `ref` itself; the child manifest and config it names are content
+        addressed, so they are read once per client (the 40 images of a catalog on one base
+        read its child and config once, not 40 times)."""
         m = self.get_manifest(repository, ref)
         if isinstance(m, Index):
             child = select_manifest(m, platform, what=f"{self.registry}/{repository}:{ref}")
-            m = self.get_manifest(repository, child.digest)
+            m = self._immutable(repository, child.digest,
+                                lambda: self.get_manifest(repository, child.digest))
             if isinstance(m, Index):
                 raise RegistryError(f"{repository}@{child.digest} is a nested index")
-        return Image.load(m, self.repository(repository))
+        source = self.repository(repository)
+        config = self._immutable(repository, m.config.digest,
+                                 lambda: Image.load(m, source).config)
+        return Image(m, config, source)
+
+    def _immutable(self, repository: str, digest: str, read: Callable[[], _T]) -> _T:
+        """What `digest` holds never changes: keep it (bounded) per repository."""
+        key = (repository, digest)
+        if key not in self._by_digest:
+            if len(self._by_digest) >= _MAX_REMEMBERED:
+                self._by_digest.clear()
+            self._by_digest[key] = read()
+        return self._by_digest[key]  # type: ignore[no-any-return]
 
 
 def _seekable(stream: BinaryIO) -> bool:

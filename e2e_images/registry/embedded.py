@@ -64,7 +64,7 @@ def _q(text: str) -> str:
 
 
 def render_config(storage: Path, port: int, auth: TokenAuth | None = None,
-                  instance: str = "") -> str:
+                  instance: str = "", address: str = "127.0.0.1") -> str:
     """`instance` goes out as a response header, so readiness checks know whose port it is."""
     lines = [
         "version: 0.1",
@@ -81,7 +81,7 @@ def render_config(storage: Path, port: int, auth: TokenAuth | None = None,
         "    uploadpurging:",
         "      enabled: false",
         "http:",
-        f"  addr: {_q(f'127.0.0.1:{port}')}",
+        f"  addr: {_q(f'{address}:{port}')}",
     ]
     if instance:
         lines += ["  headers:", f"    {_INSTANCE_HEADER}: [{_q(instance)}]"]
@@ -116,10 +116,13 @@ class EmbeddedRegistry:
 
     def __init__(self, base_dir: str | os.PathLike[str], *, port: int | None = None,
                  auth: TokenAuth | None = None, binary: str | None = None,
-                 storage: str | os.PathLike[str] | None = None, detach: bool = False) -> None:
+                 storage: str | os.PathLike[str] | None = None, detach: bool = False,
+                 address: str = "127.0.0.1") -> None:
         """`detach` puts the process in its own session, to outlive the caller (shared use);
-        otherwise it stays in the caller's process group and a Ctrl-C reaches it too."""
+        otherwise it stays in the caller's process group and a Ctrl-C reaches it too.
+        `address` is the interface to listen on (loopback unless asked: plain HTTP)."""
         self.detach = detach
+        self.address = address
         self.base_dir = Path(base_dir)
         self.storage = Path(storage) if storage else self.base_dir / "storage"
         self.binary = find_binary(binary)
@@ -130,7 +133,7 @@ class EmbeddedRegistry:
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -145,7 +148,7 @@ class EmbeddedRegistry:
         self.storage.mkdir(parents=True, exist_ok=True)
         attempts = 1 if self._want_port else _BIND_ATTEMPTS
         for _ in range(attempts):
-            self.port = self._want_port or free_port()
+            self.port = self._want_port or free_port(self.address)
             if self._launch():
                 return self
         raise RegistryError(f"docker-registry would not listen on {self.host}: "
@@ -155,7 +158,8 @@ class EmbeddedRegistry:
         """True once /v2/ answers; False when the port was taken under us (retry another)."""
         config = self.base_dir / "config.yml"
         instance = secrets.token_hex(8)
-        config.write_text(render_config(self.storage, self.port, self.auth, instance))
+        config.write_text(render_config(self.storage, self.port, self.auth, instance,
+                                         self.address))
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [self.binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT,
