@@ -86,6 +86,15 @@ class BuildError(E2EImagesError):
     pass
 
 
+class MissingBaseError(BuildError):
+    """A base image a target reads is not in the registry (or not reachable): `status` is the
+    registry's answer, 404 when it is simply not there (yet)."""
+
+    def __init__(self, message: str, *, status: int | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.status = status
+
+
 class RegistryError(E2EImagesError):
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
                  **kwargs: object) -> None:

@@ -48,7 +48,7 @@ from e2e_images.build.gobuild import compile_payloads
 from e2e_images.build.native import AssemblyInputs, FetchUrl, assemble_stage
 from e2e_images.build.remote_docker import RemoteDaemon, build_remote
 from e2e_images.catalog import cross_build_qemu, read_text, render_dockerfile
-from e2e_images.errors import BuildError, DockerfileError, RegistryError
+from e2e_images.errors import BuildError, DockerfileError, MissingBaseError, RegistryError
 from e2e_images.oci.image import Image
 from e2e_images.oci.layout import Layout
 from e2e_images.oci.models import (
@@ -204,7 +204,7 @@ def _asked_by(target: BuildTarget, ref: str) -> tuple[str, int | None, str]:
 
 
 def missing_base(target: BuildTarget, ref: str, pool: ClientPool, hermetic: bool,
-                 exc: RegistryError) -> BuildError:
+                 exc: RegistryError) -> MissingBaseError:
     """A base image the build cannot read, said so that the user knows what to do."""
     path, line, asked = _asked_by(target, ref)
     where = str(pool.resolve(ref))
@@ -216,9 +216,10 @@ def missing_base(target: BuildTarget, ref: str, pool: ClientPool, hermetic: bool
             "mapping the upstream registry to a mirror that has it" if hermetic else
             "give --mirrors FILE mapping the upstream registry to a mirror that has it, or "
             "--registry a registry that can reach it")
-    return BuildError(f"{target.image_dir}: base image {ref} ({asked}) for "
-                      f"{target.platform.key} was not found: looked for {looked}: "
-                      f"{exc.message}", path=path, line=line, hint=hint)
+    return MissingBaseError(f"{target.image_dir}: base image {ref} ({asked}) for "
+                            f"{target.platform.key} was not found: looked for {looked}: "
+                            f"{exc.message}", path=path, line=line, hint=hint,
+                            status=exc.status)
 
 
 def _resolve(target: BuildTarget, images: _Images, text: str) -> ResolvedDockerfile:
@@ -417,7 +418,13 @@ def current_digest(target: BuildTarget, env: BuildEnv) -> str | None:
         return None
     text = render_dockerfile(read_text(target.dockerfile), target.platform,
                              target.dockerfile.name)
-    return unchanged_tag(env, target.tag, _inputs(target, env, text).fingerprint)
+    try:
+        inputs = _inputs(target, env, text)
+    except MissingBaseError as exc:
+        if exc.status == 404:
+            return None  # a base not pushed (yet): nothing was built from the current inputs
+        raise
+    return unchanged_tag(env, target.tag, inputs.fingerprint)
 
 
 def _build_legacy(target: BuildTarget, env: BuildEnv, ctx: Path, text: str,

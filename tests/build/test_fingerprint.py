@@ -85,7 +85,8 @@ def built(tmp_path_factory):
     with open_session(registry=None, cache=cache, epoch=EPOCH) as session:
         plan = load_plan(IMAGES, session.registry,
                          Filters(what=("busybox", "agnhost"), platforms=("linux/amd64",)))
-        report = build_plan(plan, session.env, jobs=2)
+        # a deliberately narrowed list: one entry, so the list gets its record too
+        report = build_plan(plan, session.env, jobs=2, narrow_lists=True)
         assert report.ok, [(t.target.id, t.error) for t in report.targets if t.error]
         yield session, plan, report
 
