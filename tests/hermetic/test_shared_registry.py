@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from e2e_images.plan import Filters
+from e2e_images.registry.client import RegistryClient
 from e2e_images.registry.embedded import DEFAULT_BINARY
+from e2e_images.registry.reference import parse_reference
+from e2e_images.workspace import load_plan
 
 CLI = Path(sys.executable).parent / "e2e-images"
 IMAGES = Path(__file__).resolve().parents[2] / "images"
@@ -96,10 +101,12 @@ def _build_options() -> set[str]:
     return set(parser._option_string_actions)
 
 
-def test_whole_catalog_then_cold_cache_with_only_the_served_registry_shared(served, tmp_path):
+def test_whole_catalog_then_cold_cache_then_shards(served, tmp_path):
     """Acceptance: a full build with --registry, --mirrors and --artifacts from `registry serve
     --standins`, then the same build with a new cache dir and an empty HOME: nothing pushed,
-    nothing compiled, every digest equal."""
+    nothing compiled, every digest equal; then three shards at once into another namespace,
+    each with its own cache and HOME: the full build's list digests, and never a list with a
+    missing child while they run."""
     if "--artifacts" not in _build_options():
         pytest.skip("this CLI has no `build --artifacts` yet (the upstream-builds branch adds "
                     "it); the Windows downloads need it")
@@ -125,3 +132,49 @@ def test_whole_catalog_then_cold_cache_with_only_the_served_registry_shared(serv
     assert [x["digest"] for x in cold["lists"]] == [x["digest"] for x in full["lists"]]
     assert not (tmp_path / "cold" / "cache" / "go").exists()
     assert not (tmp_path / "cold" / "home" / ".cache" / "go-build").exists()
+
+    # Three shards at once into a second namespace, each with its own cache and HOME: the
+    # same list digests as the full build, and no list ever points at a missing child.
+    namespace = f"{host}/sharded"
+    plan = load_plan(IMAGES, namespace, Filters())
+    lists = [parse_reference(i.list_tag) for i in plan.images if i.has_list]
+    client = RegistryClient(host)
+    stop, broken, seen = threading.Event(), [], set()
+
+    def watch() -> None:
+        while not stop.wait(0.05):
+            for ref in lists:
+                if client.head_manifest(ref.repository, ref.ref) is None:
+                    continue
+                index = client.get_manifest(ref.repository, ref.ref)
+                seen.add(str(ref))
+                broken.extend(f"{ref} -> {d.digest}" for d in index.manifests
+                              if client.head_manifest(ref.repository, d.digest) is None)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    procs = []
+    try:
+        for i in (1, 2, 3):
+            home, cache = tmp_path / f"shard{i}" / "home", tmp_path / f"shard{i}" / "cache"
+            home.mkdir(parents=True)
+            env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "GOCACHE")}
+            env |= {"HOME": str(home), "E2E_IMAGES_CACHE": str(cache)}
+            procs.append(subprocess.Popen(
+                [str(CLI), "build", "--images-dir", str(IMAGES), "--registry", namespace,
+                 "--shard", f"{i}/3", "--mirrors", str(storage / "mirrors.yaml"),
+                 "--artifacts", str(storage / "artifacts.yaml"),
+                 "--json", str(tmp_path / f"shard{i}" / "r.json")],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        errors = [p.communicate(timeout=1800)[1] for p in procs]
+    finally:
+        stop.set()
+        watcher.join()
+    assert [p.returncode for p in procs] == [0, 0, 0], [e[-2000:] for e in errors]
+    assert not broken, broken
+    sharded = {x["dir"]: x["digest"]
+               for i in (1, 2, 3)
+               for x in json.loads((tmp_path / f"shard{i}" / "r.json").read_text())["lists"]
+               if x["digest"]}
+    assert sharded == {x["dir"]: x["digest"] for x in full["lists"] if x["digest"]}
+    assert seen == {str(ref) for ref in lists}
