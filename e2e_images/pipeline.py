@@ -37,7 +37,7 @@ from e2e_images.build.builder import (
     unchanged_manifest,
 )
 from e2e_images.build.fingerprint import list_fingerprint
-from e2e_images.catalog import render_dockerfile
+from e2e_images.catalog import read_text, render_dockerfile
 from e2e_images.errors import E2EImagesError
 from e2e_images.host import ensure_binfmt
 from e2e_images.oci import media_types as mt
@@ -344,8 +344,8 @@ def check_host(targets: Iterable[BuildTarget], backend: str) -> set[str]:
     for t in targets:
         if t.platform.is_windows or t.platform.qemu_arch == host or backend == "native":
             continue
-        if t.platform.qemu_arch not in arches and _RUN.search(
-                render_dockerfile(t.dockerfile.read_text(), t.platform)):
+        if t.platform.qemu_arch not in arches and _RUN.search(render_dockerfile(
+                read_text(t.dockerfile), t.platform, t.dockerfile.name)):
             arches.add(t.platform.qemu_arch)
     if arches:
         ensure_binfmt(arches)
