@@ -58,9 +58,14 @@ class ImageView:
         return not self.fast or self.base_layers == 0
 
     @property
+    def fs_start(self) -> int:
+        """The first layer `fs` holds: all of them when complete, else the added ones."""
+        return 0 if self.complete else self.base_layers
+
+    @property
     def fs(self) -> LayerFS:
         if self._fs is None:
-            start = 0 if self.complete else self.base_layers
+            start = self.fs_start
             self._fs = LayerFS(self.image.layers()[start:], windows=self.is_windows,
                                diff_ids=self.config.diff_ids[start:])
         return self._fs

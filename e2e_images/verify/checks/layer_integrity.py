@@ -46,8 +46,12 @@ class LayerIntegrityCheck:
         foreign = [layer.digest for _, layer in read if mt.is_foreign(layer.media_type)]
         read = [(i, layer) for i, layer in read if not mt.is_foreign(layer.media_type)]
         try:
-            fs = LayerFS([layer for _, layer in read], windows=view.is_windows,
-                         diff_ids=[diff_ids[i] if i < len(diff_ids) else "" for i, _ in read])
+            if not foreign and view.fs_start == start and len(diff_ids) == len(layers):
+                fs = view.fs  # the view streams exactly these layers: read them once
+            else:
+                fs = LayerFS([layer for _, layer in read], windows=view.is_windows,
+                             diff_ids=[diff_ids[i] if i < len(diff_ids) else ""
+                                       for i, _ in read])
         except E2EImagesError as exc:
             findings.append(Finding(check="LAYER-UNREADABLE", platform=platform,
                                     subject=image.digest, message=str(exc)))
